@@ -1,0 +1,386 @@
+"""tabship's single source of commands: `nox -l` lists every session with its help.
+
+Every environment is filled from the one workspace lock (uv.lock) with `uv sync --frozen`, so a
+laptop, the pre-commit hooks and every CI system install exactly the same versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+# Jenkins does not set CI, and outside CI nox would silently skip a session whose Python is missing.
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "typecheck", "test"]
+# uv would otherwise try to download a missing interpreter, which fails offline.
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
+ROOT = Path(__file__).resolve().parent
+PYTHON = "3.11"
+PACKAGES_DIR = ROOT / "packages"
+PACKAGES = ("data", "features", "models", "serving")
+CROSS_PACKAGE_TESTS = "tests"
+# Paths outside packages/ whose change cannot affect any test result.
+INERT_PATTERNS = (r".*\.md$", r"^notebooks/", r"^docker/", r"^\.github/", r"^ci-cd/", r"^LICENSE")
+
+
+# -------------------------------------------------------------------------------------------------
+# The workspace graph, read from the packages' own pyproject files.
+
+
+def package_pyproject(package: str, root: Path = ROOT) -> dict[str, object]:
+    """The parsed pyproject.toml of one package."""
+    with (root / "packages" / package / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def package_version(package: str, root: Path = ROOT) -> str:
+    """A package's version, read from its own pyproject.toml."""
+    project = package_pyproject(package, root)["project"]
+    assert isinstance(project, dict)
+    return str(project["version"])
+
+
+def internal_dependencies(root: Path = ROOT) -> dict[str, set[str]]:
+    """Map each package (short name) to the internal packages it declares as dependencies."""
+    packages = sorted(p.parent.name for p in (root / "packages").glob("*/pyproject.toml"))
+    dist_to_short = {f"tabship-{p}": p for p in packages}
+    graph: dict[str, set[str]] = {}
+    for package in packages:
+        project = package_pyproject(package, root)["project"]
+        assert isinstance(project, dict)
+        names = {re.split(r"[\s<>=!~;\[(]", dep, maxsplit=1)[0] for dep in project["dependencies"]}
+        graph[package] = {dist_to_short[n] for n in names if n in dist_to_short}
+    return graph
+
+
+def with_dependents(changed: Iterable[str], graph: dict[str, set[str]]) -> set[str]:
+    """The changed packages plus every package that depends on one of them, directly or not."""
+    selected = set(changed)
+    grew = True
+    while grew:
+        dependents = {p for p, deps in graph.items() if deps & selected}
+        grew = not dependents <= selected
+        selected |= dependents
+    return selected
+
+
+def changed_files(rev: str, root: Path = ROOT) -> list[str]:
+    """Files changed since the merge base of REV and HEAD, uncommitted and untracked ones included."""
+    git = ["git", "-C", str(root)]
+    base = subprocess.run(
+        [*git, "merge-base", rev, "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    diff = subprocess.run(
+        [*git, "diff", "--name-only", base], check=True, capture_output=True, text=True
+    ).stdout.split()
+    untracked = subprocess.run(
+        [*git, "ls-files", "--others", "--exclude-standard"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return sorted(set(diff) | set(untracked))
+
+
+def select_test_paths(files: Iterable[str], graph: dict[str, set[str]]) -> list[str]:
+    """Test folders to run for a set of changed files.
+
+    A package's change selects it and its dependents. A change to shared files (the lock, the
+    noxfile, configs) selects everything, and documentation selects nothing. Cross-package tests run whenever
+    anything is selected.
+    """
+    changed: set[str] = set()
+    cross = False
+    for name in files:
+        parts = name.split("/")
+        if parts[0] == "packages" and len(parts) > 1 and parts[1] in graph:
+            changed.add(parts[1])
+        elif parts[0] == CROSS_PACKAGE_TESTS:
+            cross = True
+        elif not any(re.match(p, name) for p in INERT_PATTERNS):
+            changed |= set(graph)
+    selected = with_dependents(changed, graph)
+    paths = [f"packages/{p}/tests" for p in sorted(selected, key=_layer_order)]
+    if selected or cross:
+        paths.append(CROSS_PACKAGE_TESTS)
+    return paths
+
+
+def _layer_order(package: str) -> int:
+    return PACKAGES.index(package) if package in PACKAGES else len(PACKAGES)
+
+
+# -------------------------------------------------------------------------------------------------
+# Installing from the lock.
+
+
+def _uv(session: nox.Session) -> str:
+    """The uv executable: the one on PATH, or one installed into the session when it is missing."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    session.install("uv==0.13.8")
+    return "uv"
+
+
+def sync(session: nox.Session, *groups: str, package: str | None = None) -> None:
+    """Install the locked workspace (or one package and its dependencies) plus dependency groups."""
+    target = ["--package", f"tabship-{package}"] if package else ["--all-packages"]
+    session.run_install(
+        _uv(session),
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        *target,
+        *(f"--group={g}" for g in groups),
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# Sessions.
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check, and the import-linter layer contract (data <- ... <- serving)."""
+    args = session.posargs or ["."]
+    sync(session, "lint")
+    session.run("ruff", "check", *args)
+    session.run("ruff", "format", "--check", *args)
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over every package's source and tests, the cross-package tests and tooling."""
+    sync(session, "typecheck")
+    if session.posargs:
+        session.run("mypy", *session.posargs)
+        return
+    sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
+    session.run("mypy", *sources, "noxfile.py", "tasks.py", "bench")
+    # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
+    for tests in [*sorted(PACKAGES_DIR.glob("*/tests")), ROOT / CROSS_PACKAGE_TESTS]:
+        if any(tests.glob("*.py")):
+            session.run("mypy", str(tests.relative_to(ROOT)))
+
+
+def _pop_changed_since(args: list[str]) -> tuple[str | None, list[str]]:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--changed-since", default=None)
+    known, rest = parser.parse_known_args(args)
+    return known.changed_since, rest
+
+
+@nox.session(python=PYTHON)
+def test(session: nox.Session) -> None:
+    """All tests; `-- --changed-since REV` picks changed packages and dependents; args go to pytest.
+
+    Without --changed-since it runs every package's tests and tests/. With it, only the packages
+    changed since REV (and every package that depends on them, from their pyproject files) are tested.
+    """
+    rev, args = _pop_changed_since(list(session.posargs))
+    if rev is None:
+        paths = [*(f"packages/{p}/tests" for p in PACKAGES), CROSS_PACKAGE_TESTS]
+    else:
+        paths = select_test_paths(changed_files(rev), internal_dependencies())
+        session.log(f"changed since {rev}: testing {', '.join(paths) or 'nothing'}")
+        if not paths:
+            session.skip("no package changed")
+    sync(session, "test")
+    session.run("pytest", *paths, *args)
+
+
+@nox.session(python=PYTHON)
+@nox.parametrize("package", PACKAGES)
+def test_package(session: nox.Session, package: str) -> None:
+    """One package's tests, in a venv holding only that package and its dependencies."""
+    sync(session, "test", package=package)
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """Wheel and sdist of each package into dist/; then install the wheels in a new venv and import."""
+    uv = _uv(session)
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run(uv, "build", "--all-packages", "--out-dir", str(dist), external=True)
+    for package in PACKAGES:
+        version = package_version(package)
+        wheel = dist / f"tabship_{package}-{version}-py3-none-any.whl"
+        if not wheel.exists():
+            session.error(f"missing {wheel.name}: the wheel's version must be {version}")
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = Path(tmp) / "constraints.txt"
+        session.run(
+            uv, "export", "--frozen", "--all-packages", "--no-hashes", "--no-emit-workspace",
+            "--no-default-groups", "--output-file", str(constraints), external=True, silent=True,
+        )  # fmt: skip
+        venv = Path(tmp) / "venv"
+        python = venv / "bin" / "python"
+        session.run(uv, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
+        session.run(
+            uv, "pip", "install", "--quiet", "--python", str(python), "-c", str(constraints),
+            *map(str, sorted(dist.glob("*.whl"))), external=True,
+        )  # fmt: skip
+        imports = ", ".join(f"tabship.{p}" for p in PACKAGES)
+        session.run(str(python), "-c", f"import {imports}; print('imported', '{imports}')")
+    session.log("built: " + ", ".join(sorted(p.name for p in dist.iterdir())))
+
+
+@nox.session(python=PYTHON)
+def train(session: nox.Session) -> None:
+    """The main job: raw data to a gated champion model (ingest, features, CV, registry, gate)."""
+    sync(session)
+    session.error(
+        "training is not built yet: tabship.models arrives with issue 4. Nothing was trained."
+    )
+
+
+# -------------------------------------------------------------------------------------------------
+# Versions and releases.
+
+
+def _git(*args: str, root: Path = ROOT) -> str:
+    return subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def version_problems(base: str, root: Path = ROOT) -> list[str]:
+    """Packages whose source changed since BASE without a version bump and a CHANGELOG entry."""
+    problems = []
+    merge_base = _git("merge-base", base, "HEAD", root=root)
+    changed = set(_git("diff", "--name-only", merge_base, "--", "packages", root=root).split())
+    for package in sorted(internal_dependencies(root)):
+        if not any(f.startswith(f"packages/{package}/src/") for f in changed):
+            continue
+        now = package_version(package, root)
+        pyproject = f"packages/{package}/pyproject.toml"
+        before_text = _git("show", f"{merge_base}:{pyproject}", root=root)
+        before = tomllib.loads(before_text)["project"]["version"]
+        if now == before:
+            problems.append(f"tabship-{package}: source changed but the version is still {now}")
+        changelog = (root / "packages" / package / "CHANGELOG.md").read_text(encoding="utf-8")
+        if not re.search(rf"^## {re.escape(now)}\b", changelog, flags=re.MULTILINE):
+            problems.append(f"tabship-{package}: CHANGELOG.md has no '## {now}' section")
+    return problems
+
+
+@nox.session(python=False)
+def version_check(session: nox.Session) -> None:
+    """Fail if a package's source changed against `-- TARGET` (origin/main) without a version bump.
+
+    A changed package also needs a CHANGELOG.md section for its new version.
+    """
+    base = session.posargs[0] if session.posargs else "origin/main"
+    try:
+        _git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+    except subprocess.CalledProcessError:
+        session.skip(f"target {base!r} does not exist here, so there is nothing to compare against")
+    problems = version_problems(base)
+    for problem in problems:
+        session.warn(problem)
+    if problems:
+        session.error(f"{len(problems)} package(s) need a release: invoke release --package NAME")
+    session.log(f"every changed package since {base} has a new version and a CHANGELOG entry")
+
+
+def bump(version: str, part: str) -> str:
+    """The next semantic version for PART (major, minor or patch)."""
+    major, minor, patch = (int(x) for x in version.split("."))
+    if part == "major":
+        return f"{major + 1}.0.0"
+    if part == "minor":
+        return f"{major}.{minor + 1}.0"
+    if part == "patch":
+        return f"{major}.{minor}.{patch + 1}"
+    raise ValueError(f"part must be major, minor or patch, not {part!r}")
+
+
+def _compatible_range(version: str) -> str:
+    """The range a dependent declares: the same minor before 1.0, the same major after it."""
+    major, minor, _ = (int(x) for x in version.split("."))
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f">={major}.{minor},<{upper}"
+
+
+def release_package(
+    package: str, part: str, root: Path = ROOT, today: str | None = None
+) -> tuple[str, list[Path]]:
+    """Bump PACKAGE's version, add a CHANGELOG section, widen dependents' ranges; return the tag."""
+    old = package_version(package, root)
+    new = bump(old, part)
+    pyproject = root / "packages" / package / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(
+        re.sub(r'(?m)^version = "[^"]+"$', f'version = "{new}"', text, count=1), encoding="utf-8"
+    )
+    tag_prefix = f"tabship-{package}-v"
+    previous_tag = f"{tag_prefix}{old}"
+    has_previous = bool(_git("tag", "--list", previous_tag, root=root))
+    log_range = [f"{previous_tag}..HEAD"] if has_previous else []
+    subjects = _git(
+        "log", "--format=- %s", *log_range, "--", f"packages/{package}", root=root
+    ).splitlines()
+    date = today or dt.date.today().isoformat()
+    section = f"## {new} - {date}\n\n" + "\n".join(subjects or ["- No functional change."]) + "\n\n"
+    changelog = root / "packages" / package / "CHANGELOG.md"
+    lines = changelog.read_text(encoding="utf-8")
+    first = re.search(r"(?m)^## ", lines)
+    at = first.start() if first else len(lines)
+    changelog.write_text(lines[:at] + section + lines[at:], encoding="utf-8")
+    # Dependents must accept the new version, or the workspace lock no longer resolves.
+    touched = [pyproject, changelog]
+    for dependent, deps in internal_dependencies(root).items():
+        if package not in deps:
+            continue
+        dep_file = root / "packages" / dependent / "pyproject.toml"
+        dep_text = dep_file.read_text(encoding="utf-8")
+        pattern = rf'"tabship-{package}[^"]*"'
+        dep_file.write_text(
+            re.sub(pattern, f'"tabship-{package}{_compatible_range(new)}"', dep_text),
+            encoding="utf-8",
+        )
+        touched.append(dep_file)
+    return f"{tag_prefix}{new}", touched
+
+
+@nox.session(python=False)
+def release(session: nox.Session) -> None:
+    """Release one package: `-- PACKAGE PART` bumps it, adds a CHANGELOG section, commits and tags.
+
+    PART is major, minor or patch. Dependents' version ranges and the lock follow; the tag is
+    tabship-PACKAGE-vX.Y.Z.
+    """
+    if len(session.posargs) != 2 or session.posargs[0] not in PACKAGES:
+        session.error(f"usage: nox -s release -- {{{','.join(PACKAGES)}}} {{major,minor,patch}}")
+    package, part = session.posargs
+    if _git("status", "--porcelain", "--untracked-files=no"):
+        session.error("the work tree has uncommitted changes: commit or stash them first")
+    tag, touched = release_package(package, part)
+    session.run(_uv(session), "lock", external=True)
+    version = tag.rsplit("-v", 1)[1]
+    session.run("git", "add", "uv.lock", *map(str, touched), external=True)
+    session.run(
+        "git", "commit", "--quiet", "-m", f"release: tabship-{package} {version}", external=True
+    )
+    session.run("git", "tag", "-a", tag, "-m", f"tabship-{package} {version}", external=True)
+    session.log(f"tagged {tag}; push it with: git push origin HEAD {tag}")

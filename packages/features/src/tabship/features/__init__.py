@@ -1,0 +1,5 @@
+"""tabship.features: see the package README."""
+
+from importlib.metadata import version
+
+__version__ = version("tabship-features")

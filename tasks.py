@@ -1,0 +1,60 @@
+"""tabship's friendly front: `invoke --list`.
+
+Every task delegates to a nox session or a package CLI, so that what you run here is exactly what the
+pre-commit hooks and CI run.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from invoke.context import Context
+from invoke.tasks import task
+
+
+def _nox(c: Context, session: str, *args: str) -> None:
+    extra = f" -- {shlex.join(args)}" if args else ""
+    # pty=False keeps stderr apart and CI logs free of colour codes and carriage returns.
+    c.run(f"nox -s {shlex.quote(session)}{extra}", pty=False)
+
+
+@task(help={"force": "retrain even when a matching run exists"})
+def train(c: Context, force: bool = False) -> None:
+    """The main job: raw data to a validated dataset and a gated champion model."""
+    _nox(c, "train", *(["--force"] if force else []))
+
+
+@task(
+    help={
+        "changed_since": "test only packages changed since this git revision, and dependents",
+        "k": "only tests matching this pytest -k expression",
+    }
+)
+def test(c: Context, changed_since: str = "", k: str = "") -> None:
+    """Run every package's tests and the cross-package tests (nox -s test)."""
+    args = (["--changed-since", changed_since] if changed_since else []) + (["-k", k] if k else [])
+    _nox(c, "test", *args)
+
+
+@task
+def lint(c: Context) -> None:
+    """Ruff lint and format check, and the layer contract (nox -s lint)."""
+    _nox(c, "lint")
+
+
+@task
+def typecheck(c: Context) -> None:
+    """mypy --strict over all packages (nox -s typecheck)."""
+    _nox(c, "typecheck")
+
+
+@task
+def build(c: Context) -> None:
+    """Wheels and sdists of the four packages into dist/ (nox -s build)."""
+    _nox(c, "build")
+
+
+@task(help={"package": "data, features, models or serving", "part": "major, minor or patch"})
+def release(c: Context, package: str, part: str = "patch") -> None:
+    """Bump one package's version, add a CHANGELOG section and tag tabship-PACKAGE-vX.Y.Z."""
+    _nox(c, "release", package, part)
