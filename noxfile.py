@@ -137,9 +137,15 @@ def _uv(session: nox.Session) -> str:
     return "uv"
 
 
-def sync(session: nox.Session, *groups: str, package: str | None = None) -> None:
+def sync(
+    session: nox.Session, *groups: str, package: str | None = None, only_groups: bool = False
+) -> None:
     """Install the locked workspace (or one package and its dependencies) plus dependency groups."""
-    target = ["--package", f"tabship-{package}"] if package else ["--all-packages"]
+    if only_groups:
+        target = [f"--only-group={g}" for g in groups]
+        groups = ()
+    else:
+        target = ["--package", f"tabship-{package}"] if package else ["--all-packages"]
     session.run_install(
         _uv(session),
         "sync",
@@ -174,7 +180,8 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", *session.posargs)
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
-    session.run("mypy", *sources, "noxfile.py", "tasks.py", "bench")
+    tooling = ["noxfile.py", "tasks.py", *(["bench"] if any(Path("bench").glob("*.py")) else [])]
+    session.run("mypy", *sources, *tooling)
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
     for tests in [*sorted(PACKAGES_DIR.glob("*/tests")), ROOT / CROSS_PACKAGE_TESTS]:
         if any(tests.glob("*.py")):
@@ -196,7 +203,9 @@ def test(session: nox.Session) -> None:
     changed since REV (and every package that depends on them, from their pyproject files) are tested.
     """
     rev, args = _pop_changed_since(list(session.posargs))
-    if rev is None:
+    if any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args):
+        paths = []  # the caller named what to test
+    elif rev is None:
         paths = [*(f"packages/{p}/tests" for p in PACKAGES), CROSS_PACKAGE_TESTS]
     else:
         paths = select_test_paths(changed_files(rev), internal_dependencies())
@@ -213,6 +222,14 @@ def test_package(session: nox.Session, package: str) -> None:
     """One package's tests, in a venv holding only that package and its dependencies."""
     sync(session, "test", package=package)
     session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def hooks(session: nox.Session) -> None:
+    """Every pre-commit hook over all files (all are `repo: local`, so this works offline)."""
+    sync(session, "hooks", only_groups=True)
+    args = session.posargs or ["--all-files", "--show-diff-on-failure"]
+    session.run("pre-commit", "run", *args)
 
 
 @nox.session(python=PYTHON)
@@ -241,17 +258,26 @@ def build(session: nox.Session) -> None:
             *map(str, sorted(dist.glob("*.whl"))), external=True,
         )  # fmt: skip
         imports = ", ".join(f"tabship.{p}" for p in PACKAGES)
-        session.run(str(python), "-c", f"import {imports}; print('imported', '{imports}')")
+        session.run(
+            str(python), "-c", f"import {imports}; print('imported {imports}')", external=True
+        )
     session.log("built: " + ", ".join(sorted(p.name for p in dist.iterdir())))
+
+
+@nox.session(python=PYTHON)
+def ingest(session: nox.Session) -> None:
+    """Validate, quarantine and version a dataset (default: the embedded Adult data)."""
+    sync(session, package="data")
+    session.run("tabship-data", "ingest", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def train(session: nox.Session) -> None:
     """The main job: raw data to a gated champion model (ingest, features, CV, registry, gate)."""
     sync(session)
-    session.error(
-        "training is not built yet: tabship.models arrives with issue 4. Nothing was trained."
-    )
+    session.run("tabship-data", "ingest")
+    # Honest until tabship.models exists: the dataset above is real, and no model is trained.
+    session.error("model training is not built yet (tabship.models, issue 4): nothing was trained")
 
 
 # -------------------------------------------------------------------------------------------------

@@ -18,10 +18,16 @@ def _nox(c: Context, session: str, *args: str) -> None:
     c.run(f"nox -s {shlex.quote(session)}{extra}", pty=False)
 
 
-@task(help={"force": "retrain even when a matching run exists"})
-def train(c: Context, force: bool = False) -> None:
-    """The main job: raw data to a validated dataset and a gated champion model."""
-    _nox(c, "train", *(["--force"] if force else []))
+@task(help={"dataset": "dataset name in configs/data.yaml", "json": "print one JSON object"})
+def ingest(c: Context, dataset: str = "", json: bool = False) -> None:
+    """Validate, quarantine and version a dataset (tabship-data ingest, via nox -s ingest)."""
+    _nox(c, "ingest", *(["--dataset", dataset] if dataset else []), *(["--json"] if json else []))
+
+
+@task
+def train(c: Context) -> None:
+    """The main job: raw data to a validated dataset and a gated champion model (nox -s train)."""
+    _nox(c, "train")
 
 
 @task(

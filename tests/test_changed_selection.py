@@ -1,0 +1,82 @@
+"""Changed-package selection: a change tests its package and every package that depends on it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+
+def test_graph_is_read_from_the_packages_own_pyproject_files(noxfile: ModuleType) -> None:
+    assert noxfile.internal_dependencies() == {
+        "data": set(),
+        "features": {"data"},
+        "models": {"features"},
+        "serving": {"models"},
+    }
+
+
+def test_a_change_in_data_selects_all_four(noxfile: ModuleType) -> None:
+    paths = noxfile.select_test_paths(
+        ["packages/data/src/tabship/data/schema.py"], noxfile.internal_dependencies()
+    )
+    assert paths == [
+        "packages/data/tests",
+        "packages/features/tests",
+        "packages/models/tests",
+        "packages/serving/tests",
+        "tests",
+    ]
+
+
+def test_a_change_in_serving_selects_serving_only(noxfile: ModuleType) -> None:
+    paths = noxfile.select_test_paths(
+        ["packages/serving/src/tabship/serving/service.py"], noxfile.internal_dependencies()
+    )
+    assert paths == ["packages/serving/tests", "tests"]
+
+
+def test_docs_outside_packages_select_nothing_and_the_lock_everything(
+    noxfile: ModuleType,
+) -> None:
+    graph = noxfile.internal_dependencies()
+    assert noxfile.select_test_paths(["README.md", "packages/models/CHANGELOG.md"], graph) == [
+        "packages/models/tests",
+        "packages/serving/tests",
+        "tests",
+    ]
+    assert noxfile.select_test_paths(["README.md", "docker/ci.Dockerfile"], graph) == []
+    assert len(noxfile.select_test_paths(["uv.lock"], graph)) == 5
+
+
+def test_dependents_come_from_declared_dependencies_not_a_list(
+    noxfile: ModuleType, repo_copy: Path
+) -> None:
+    """Rewire the copy so that serving depends on data directly; a data change still reaches it,
+    and a features change no longer reaches serving through models once models drops features."""
+    models = repo_copy / "packages/models/pyproject.toml"
+    models.write_text(
+        models.read_text().replace('"tabship-features>=0.1,<0.2"', ""), encoding="utf-8"
+    )
+    graph = noxfile.internal_dependencies(repo_copy)
+    assert graph["models"] == set()
+    assert noxfile.with_dependents({"features"}, graph) == {"features"}
+    assert noxfile.with_dependents({"data"}, graph) == {"data", "features"}
+
+
+def test_changed_since_uses_git_history(
+    noxfile: ModuleType, repo_copy: Path, git: Callable[..., str]
+) -> None:
+    base = git(repo_copy, "rev-parse", "HEAD")
+    service = repo_copy / "packages/features/src/tabship/features/cli.py"
+    service.write_text(service.read_text() + "\n# a change\n", encoding="utf-8")
+    git(repo_copy, "commit", "--quiet", "-am", "change features")
+    files = noxfile.changed_files(base, repo_copy)
+    assert files == ["packages/features/src/tabship/features/cli.py"]
+    paths = noxfile.select_test_paths(files, noxfile.internal_dependencies(repo_copy))
+    assert paths == [
+        "packages/features/tests",
+        "packages/models/tests",
+        "packages/serving/tests",
+        "tests",
+    ]

@@ -1,0 +1,34 @@
+"""The layer rule (data <- features <- models <- serving) is enforced by the lint session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+
+def run_lint(repo: Path, *nox_args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_PROJECT"))}
+    return subprocess.run(
+        ["nox", *nox_args, "-s", "lint", "--envdir", str(repo / ".nox")],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_an_upward_import_fails_the_lint_session(repo_copy: Path) -> None:
+    clean = run_lint(repo_copy)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    planted = repo_copy / "packages/data/src/tabship/data/planted.py"
+    planted.write_text(
+        '"""A forbidden import."""\n\nimport tabship.serving\n\nVERSION = tabship.serving.__version__\n'
+    )
+    broken = run_lint(repo_copy, "-R")
+    output = broken.stdout + broken.stderr
+    assert broken.returncode != 0
+    assert "BROKEN" in output
+    assert "tabship.data.planted -> tabship.serving" in output

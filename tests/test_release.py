@@ -1,0 +1,66 @@
+"""Releases: one package's version bump, CHANGELOG section and tag, and the version check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+def nox_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    return subprocess.run(
+        ["nox", "--envdir", str(repo / ".nox"), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("part", "expected"), [("major", "2.0.0"), ("minor", "1.3.0"), ("patch", "1.2.4")]
+)
+def test_bump(noxfile: ModuleType, part: str, expected: str) -> None:
+    assert noxfile.bump("1.2.3", part) == expected
+
+
+def test_release_bumps_one_package_and_tags_it(repo_copy: Path, git: Callable[..., str]) -> None:
+    result = nox_in(repo_copy, "-s", "release", "--", "data", "minor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = (repo_copy / "packages/data/pyproject.toml").read_text()
+    assert 'version = "0.2.0"' in data
+    assert 'version = "0.1.0"' in (repo_copy / "packages/models/pyproject.toml").read_text()
+    changelog = (repo_copy / "packages/data/CHANGELOG.md").read_text()
+    assert changelog.index("## 0.2.0") < changelog.index("## 0.1.0")
+    # The dependent now accepts the new minor version, and the lock agrees.
+    features = (repo_copy / "packages/features/pyproject.toml").read_text()
+    assert '"tabship-data>=0.2,<0.3"' in features
+    assert 'name = "tabship-data"\nversion = "0.2.0"' in (repo_copy / "uv.lock").read_text()
+    assert git(repo_copy, "tag", "--list") == "tabship-data-v0.2.0"
+    assert git(repo_copy, "status", "--porcelain", "--untracked-files=no") == ""
+
+
+def test_version_check_fails_on_a_source_change_without_a_bump(
+    noxfile: ModuleType, repo_copy: Path, git: Callable[..., str]
+) -> None:
+    git(repo_copy, "branch", "target")
+    module = repo_copy / "packages/models/src/tabship/models/cli.py"
+    module.write_text(module.read_text() + "\n# changed\n")
+    git(repo_copy, "commit", "--quiet", "-am", "change models")
+    problems = noxfile.version_problems("target", repo_copy)
+    assert problems == [
+        "tabship-models: source changed but the version is still 0.1.0",
+    ]
+    tag, _ = noxfile.release_package("models", "patch", repo_copy, today="2026-01-01")
+    assert tag == "tabship-models-v0.1.1"
+    git(repo_copy, "commit", "--quiet", "-am", "release models")
+    assert noxfile.version_problems("target", repo_copy) == []
+    result = nox_in(repo_copy, "-s", "version_check", "--", "target")
+    assert result.returncode == 0, result.stdout + result.stderr
