@@ -1,0 +1,251 @@
+"""The fitted feature pipeline: learned on training rows, saved as JSON, identical in serving.
+
+The matrix layout is: numeric columns, derived columns, categorical columns (as integer codes, NaN for
+missing or unseen), then missing-value indicators. LightGBM reads the codes as categorical features.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from tabship.features.spec import FORMAT_VERSION, FeatureSpec, SpecError, spec_from_dict
+
+Matrix = npt.NDArray[np.float64]
+
+
+class UnseenCategoryError(ValueError):
+    """A category not seen at fit time, under the `error` policy; names the column and the record."""
+
+
+class PipelineFileError(ValueError):
+    """A saved pipeline that cannot be read; the message names the file and the fault."""
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A feature matrix and what the transform noticed on the way."""
+
+    matrix: Matrix
+    unseen: dict[str, int] = field(default_factory=dict)
+
+
+def is_missing(value: object) -> bool:
+    """None, NaN and pandas' NA all mean missing."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+@dataclass(frozen=True)
+class FittedPipeline:
+    """A feature spec plus the state learned at fit time (the categories of each column)."""
+
+    spec: FeatureSpec
+    categories: dict[str, tuple[str, ...]]
+    fitted_rows: int
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Column names of the matrix, in order."""
+        return [
+            *self.spec.numeric,
+            *(d.name for d in self.spec.derived),
+            *self.spec.categorical,
+            *(f"{c}__missing" for c in self.spec.missing_indicators),
+        ]
+
+    @property
+    def categorical_indices(self) -> list[int]:
+        """Positions of the categorical codes in the matrix, for LightGBM."""
+        start = len(self.spec.numeric) + len(self.spec.derived)
+        return list(range(start, start + len(self.spec.categorical)))
+
+    # -- transforming ------------------------------------------------------------------------------
+
+    def transform(self, frame: pd.DataFrame) -> Transformed:
+        """Transform a DataFrame holding at least the input columns."""
+        missing = [c for c in self.spec.input_columns if c not in frame.columns]
+        if missing:
+            raise KeyError(f"input lacks column(s): {', '.join(missing)}")
+        columns = {c: frame[c].to_numpy() for c in self.spec.input_columns}
+        return self._transform_columns(columns, len(frame))
+
+    def transform_records(self, records: Sequence[Mapping[str, Any]]) -> Transformed:
+        """Transform a list of records (dicts), without building a DataFrame."""
+        columns: dict[str, npt.NDArray[Any]] = {}
+        for name in self.spec.input_columns:
+            values = np.empty(len(records), dtype=object)
+            for index, record in enumerate(records):
+                values[index] = record.get(name)
+            columns[name] = values
+        return self._transform_columns(columns, len(records))
+
+    def _transform_columns(
+        self, columns: Mapping[str, npt.NDArray[Any]], n_rows: int
+    ) -> Transformed:
+        matrix = np.empty((n_rows, len(self.feature_names)), dtype=np.float64)
+        numeric = {name: _as_float(columns[name]) for name in self.spec.numeric}
+        position = 0
+        for name in self.spec.numeric:
+            matrix[:, position] = numeric[name]
+            position += 1
+        for derived in self.spec.derived:
+            matrix[:, position] = _derive(derived.op, [numeric[c] for c in derived.columns])
+            position += 1
+        unseen: dict[str, int] = {}
+        for name in self.spec.categorical:
+            codes, n_unseen, first_unseen = _encode(columns[name], self.categories[name])
+            if n_unseen:
+                if self.spec.unseen_category == "error":
+                    value = columns[name][first_unseen]
+                    raise UnseenCategoryError(
+                        f"record {first_unseen}: field '{name}': category {value!r} was not seen"
+                        " in training"
+                    )
+                unseen[name] = n_unseen
+            matrix[:, position] = codes
+            position += 1
+        for name in self.spec.missing_indicators:
+            matrix[:, position] = _missing_mask(columns[name]).astype(np.float64)
+            position += 1
+        return Transformed(matrix=matrix, unseen=unseen)
+
+    # -- saving ------------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: format version, spec, learned categories and feature names."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "kind": "tabship.features.FittedPipeline",
+            "spec": self.spec.to_dict(),
+            "categories": {name: list(values) for name, values in self.categories.items()},
+            "fitted_rows": self.fitted_rows,
+            "feature_names": self.feature_names,
+        }
+
+    def to_json(self) -> str:
+        """Deterministic JSON text (sorted keys), so the same fit gives the same bytes."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    def save(self, path: Path) -> None:
+        """Write atomically: a temporary file in the same folder, then a rename."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(self.to_json())
+            Path(temporary).replace(path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def pipeline_from_dict(data: Mapping[str, Any], where: str = "<memory>") -> FittedPipeline:
+    """Rebuild a fitted pipeline from its JSON form, checking the format version."""
+    if data.get("format_version") != FORMAT_VERSION:
+        raise PipelineFileError(
+            f"{where}: format_version {data.get('format_version')!r} is not supported (want 1)"
+        )
+    try:
+        spec = spec_from_dict(data["spec"], where)
+        categories = {str(k): tuple(str(v) for v in vs) for k, vs in data["categories"].items()}
+        fitted = FittedPipeline(spec, categories, int(data["fitted_rows"]))
+    except (KeyError, TypeError, AttributeError, SpecError) as error:
+        raise PipelineFileError(f"{where}: not a fitted pipeline ({error})") from None
+    lacking = [c for c in spec.categorical if c not in categories]
+    if lacking:
+        raise PipelineFileError(f"{where}: no categories for {', '.join(lacking)}")
+    if data.get("feature_names", fitted.feature_names) != fitted.feature_names:
+        raise PipelineFileError(f"{where}: feature_names do not match the spec")
+    return fitted
+
+
+def load_pipeline(path: Path) -> FittedPipeline:
+    """Read a pipeline saved by `FittedPipeline.save`."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineFileError(f"{path}: no such file") from None
+    except json.JSONDecodeError as error:
+        raise PipelineFileError(f"{path}: line {error.lineno}: not valid JSON") from None
+    return pipeline_from_dict(data, str(path))
+
+
+def fit(frame: pd.DataFrame, spec: FeatureSpec) -> FittedPipeline:
+    """Learn the categories of each categorical column from the training rows only."""
+    missing = [c for c in spec.input_columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"training data lacks column(s): {', '.join(missing)}")
+    categories: dict[str, tuple[str, ...]] = {}
+    for name in spec.categorical:
+        counts = frame[name].dropna().astype(str).value_counts()
+        kept = counts[counts >= spec.min_category_count].index
+        # Sorted, so the codes do not depend on the order the rows arrived in.
+        categories[name] = tuple(sorted(str(v) for v in kept))
+    return FittedPipeline(spec=spec, categories=categories, fitted_rows=len(frame))
+
+
+# -- column operations, shared by the DataFrame and the records paths -----------------------------
+
+
+def _missing_mask(values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    if values.dtype.kind == "f":
+        return np.asarray(np.isnan(values), dtype=bool)
+    if values.dtype.kind in "iub":
+        return np.zeros(len(values), dtype=bool)
+    return np.fromiter((is_missing(v) for v in values), dtype=bool, count=len(values))
+
+
+def _as_float(values: npt.NDArray[Any]) -> Matrix:
+    if values.dtype.kind in "fiub":
+        return values.astype(np.float64)
+    out = np.empty(len(values), dtype=np.float64)
+    for index, value in enumerate(values):
+        out[index] = math.nan if is_missing(value) else float(value)
+    return out
+
+
+def _derive(op: str, inputs: list[Matrix]) -> Matrix:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if op == "subtract":
+            return inputs[0] - inputs[1]
+        if op == "add":
+            return inputs[0] + inputs[1]
+        if op == "ratio":
+            out = inputs[0] / inputs[1]
+            out[~np.isfinite(out)] = np.nan
+            return out
+        if op == "log1p":
+            out = np.log1p(inputs[0])
+            out[~np.isfinite(out)] = np.nan
+            return out
+    raise ValueError(f"unknown derived op {op!r}")
+
+
+def _encode(values: npt.NDArray[Any], categories: Iterable[str]) -> tuple[Matrix, int, int]:
+    """Integer codes as floats (NaN for missing and unseen), the unseen count and the first one."""
+    cats = list(categories)
+    missing = _missing_mask(values)
+    lookup = {c: i for i, c in enumerate(cats)}
+    raw = np.fromiter(
+        (-1 if m else lookup.get(str(v), -1) for v, m in zip(values, missing, strict=True)),
+        dtype=np.int64,
+        count=len(values),
+    )
+    unseen_mask = (raw == -1) & ~missing
+    codes = raw.astype(np.float64)
+    codes[raw == -1] = np.nan
+    unseen_at = np.flatnonzero(unseen_mask)
+    first = int(unseen_at[0]) if len(unseen_at) else -1
+    return codes, len(unseen_at), first
