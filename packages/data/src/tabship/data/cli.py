@@ -1,0 +1,195 @@
+"""The `tabship-data` command: ingest raw files, show and list dataset versions.
+
+Exit codes: 0 success, 1 a structural fault in the data or a rejected run (quarantine over the
+limit, malformed lines), 2 a usage or configuration error. Errors are one line on stderr,
+`error: FILE:LINE: message`, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabship.data import __version__
+from tabship.data import store as st
+from tabship.data.config import load_config
+from tabship.data.errors import ConfigError, DataError, RunRejectedError
+from tabship.data.ingest import Progress, ingest
+
+EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its usage errors use the same one-line `error:` form and exit code 2."""
+
+    def error(self, message: str) -> Any:  # argparse's signature is NoReturn-ish
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tabship-data", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"tabship-data {__version__}")
+    common = _Parser(add_help=False)
+    common.add_argument("--dataset", help="dataset name in the config (default: its `default`)")
+    common.add_argument("--config", type=Path, help="config file (default: configs/data.yaml)")
+    common.add_argument(
+        "--store", type=Path, help="store root (default: $TABSHIP_DATA_STORE or data/processed)"
+    )
+    common.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser(
+        "ingest", parents=[common], help="validate raw files into a new dataset version"
+    )
+    run.add_argument(
+        "sources", nargs="*", type=Path, metavar="SOURCE",
+        help="CSV, gzip CSV or parquet files (default: the config's train files)",
+    )  # fmt: skip
+    run.add_argument(
+        "--holdout", nargs="+", type=Path, metavar="FILE",
+        help="holdout files (default: the config's holdout files)",
+    )  # fmt: skip
+    run.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    show = commands.add_parser("show", parents=[common], help="print a version's manifest")
+    show.add_argument("--version", dest="dataset_version", default="latest", metavar="VERSION")
+    commands.add_parser("versions", parents=[common], help="list the published versions")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    commands = {"ingest": _ingest, "show": _show, "versions": _versions}
+    try:
+        return commands[args.command](args)
+    except ConfigError as exc:
+        return _fail(args, str(exc), EXIT_USAGE)
+    except DataError as exc:
+        return _fail(args, str(exc), EXIT_DATA)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(args, f"{where}{exc.strerror or exc}", EXIT_DATA)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was published", file=sys.stderr)
+        return 130
+
+
+def _fail(
+    args: argparse.Namespace, message: str, code: int, extra: dict[str, Any] | None = None
+) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"status": "error", "exit_code": code, "error": message, **(extra or {})}))
+    return code
+
+
+def _dataset_name(args: argparse.Namespace) -> str:
+    if args.dataset:
+        return str(args.dataset)
+    return load_config(args.config).name
+
+
+def _store(args: argparse.Namespace) -> Path:
+    return Path(args.store) if args.store else st.default_store()
+
+
+def _progress() -> Progress:
+    """Progress lines on stderr, at most one a second, so large files show they are moving."""
+    last = [time.monotonic()]
+
+    def report(source: str, done: int, total: int, rows: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0 or (done >= total and now - last[0] >= 1.0):
+            share = f"{done / total:.0%}" if total else "?"
+            print(f"  {source}: {share} of bytes, {rows:,} rows", file=sys.stderr, flush=True)
+            last[0] = now
+
+    return report
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    try:
+        result = ingest(
+            args.dataset,
+            args.sources or None,
+            holdout=args.holdout,
+            config=args.config,
+            store=args.store,
+            progress=None if (args.json or args.quiet) else _progress(),
+        )
+    except RunRejectedError as exc:
+        rejected = exc.result
+        if not args.json:
+            print(rejected.summary())
+        return _fail(args, str(exc), EXIT_DATA, extra=rejected.to_json() | {"status": "rejected"})
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        print(result.summary())
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    name = _dataset_name(args)
+    manifest = st.read_manifest(_store(args), name, args.dataset_version)
+    data = manifest.to_dict()
+    if args.json:
+        print(json.dumps(data))
+        return EXIT_OK
+    rows = manifest.rows
+    print(f"{manifest.dataset} {manifest.version} (created {manifest.created_at})")
+    print(
+        f"  rows     {rows['in']:,} read, {rows['accepted']:,} accepted "
+        f"(train {rows['train']:,}, holdout {rows['holdout']:,}), "
+        f"{rows['quarantined']:,} quarantined"
+    )
+    for source in manifest.sources:
+        print(f"  source   {source.role:<8} {source.path} sha256:{source.sha256[:12]}")
+    print(f"  target   {manifest.target['column']} (positive {manifest.target['positive']!r})")
+    print(
+        f"  schema   sha256:{manifest.schema_hash[:12]}  tabship-data {manifest.tabship_data_version}"
+    )
+    print(f"  folder   {st.version_dir(_store(args), name, manifest.version)}")
+    return EXIT_OK
+
+
+def _versions(args: argparse.Namespace) -> int:
+    name = _dataset_name(args)
+    store = _store(args)
+    manifests = st.list_versions(store, name)
+    latest = st.read_latest(store, name)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "dataset": name,
+                    "latest": latest,
+                    "versions": [
+                        {"version": m.version, "created_at": m.created_at, "rows": m.rows}
+                        for m in manifests
+                    ],
+                }
+            )
+        )
+        return EXIT_OK
+    if not manifests:
+        print(f"no versions of {name} in {store}")
+    for m in manifests:
+        mark = "*" if m.version == latest else " "
+        print(
+            f"{mark} {m.version}  {m.created_at}  {m.rows['accepted']:,} accepted, "
+            f"{m.rows['quarantined']:,} quarantined"
+        )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""Read `configs/data.yaml`: every dataset-specific fact (files, reader options, columns, target,
+key, split, quarantine limit, schema file) comes from there, so a new dataset needs no code.
+
+Unknown keys are errors rather than ignored, because a misspelt option that silently does nothing
+is exactly the kind of quiet data change this package exists to prevent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+
+from tabship.data.errors import ConfigError
+
+CONFIG_ENV = "TABSHIP_DATA_CONFIG"
+CONFIG_RELATIVE = Path("configs") / "data.yaml"
+
+SplitMethod = Literal["file", "hash"]
+MalformedPolicy = Literal["fail", "quarantine"]
+
+
+@dataclass(frozen=True)
+class ReaderOptions:
+    """How raw text becomes fields. Parquet files use only `na_values` and `strip_label_suffix`."""
+
+    header: bool = False
+    separator: str = ","
+    quote_char: str | None = '"'
+    na_values: tuple[str, ...] = ()
+    comment_prefix: str | None = None
+    strip_label_suffix: str | None = None
+    malformed_lines: MalformedPolicy = "fail"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The binary target column and which of its two labels is the positive class."""
+
+    column: str
+    positive: str
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """`file`: rows of the holdout sources are the holdout. `hash`: a row-hash threshold."""
+
+    method: SplitMethod = "hash"
+    holdout_fraction: float = 0.2
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset's entry in the config file, with paths resolved against the file's folder."""
+
+    name: str
+    config_path: Path
+    train_sources: tuple[Path, ...]
+    holdout_sources: tuple[Path, ...]
+    reader: ReaderOptions
+    columns: tuple[str, ...]
+    target: Target
+    key: tuple[str, ...]
+    split: SplitConfig
+    max_quarantined_fraction: float
+    schema_path: Path
+    description: str = ""
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Everything that shapes the processed output, minus file locations and prose.
+
+        Source paths are left out on purpose: versions are addressed by content, so the same
+        bytes moved to another folder give the same version.
+        """
+        return {
+            "name": self.name,
+            "reader": {
+                "header": self.reader.header,
+                "separator": self.reader.separator,
+                "quote_char": self.reader.quote_char,
+                "na_values": list(self.reader.na_values),
+                "comment_prefix": self.reader.comment_prefix,
+                "strip_label_suffix": self.reader.strip_label_suffix,
+                "malformed_lines": self.reader.malformed_lines,
+            },
+            "columns": list(self.columns),
+            "target": {"column": self.target.column, "positive": self.target.positive},
+            "key": list(self.key),
+            "split": {
+                "method": self.split.method,
+                "holdout_fraction": self.split.holdout_fraction,
+            },
+            "max_quarantined_fraction": self.max_quarantined_fraction,
+        }
+
+    def config_hash(self) -> str:
+        """sha256 of the canonical JSON of `fingerprint()`."""
+        canonical = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def find_config(start: Path | None = None) -> Path:
+    """`$TABSHIP_DATA_CONFIG`, else the nearest `configs/data.yaml` at or above START (the cwd).
+
+    Walking up lets the notebook (run from notebooks/) and the CLI (run from anywhere in the repo)
+    find the same file.
+    """
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / CONFIG_RELATIVE
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"no {CONFIG_RELATIVE} found at or above {here}: pass --config or set {CONFIG_ENV}"
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{path}: expected a mapping with a `datasets` key")
+    return cast("dict[str, Any]", loaded)
+
+
+def dataset_names(path: Path | str | None = None) -> list[str]:
+    """The datasets a config file defines."""
+    config_path = Path(path) if path is not None else find_config()
+    datasets = _read_yaml(config_path).get("datasets") or {}
+    return sorted(datasets) if isinstance(datasets, dict) else []
+
+
+def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:
+    """Load one dataset's config (DATASET, or the file's `default`) from PATH (or `find_config()`)."""
+    config_path = (Path(path) if path is not None else find_config()).resolve()
+    document = _read_yaml(config_path)
+    _check_keys(config_path, "the top level", document, {"default", "datasets"})
+    datasets = document.get("datasets")
+    if not isinstance(datasets, dict) or not datasets:
+        raise ConfigError(f"{config_path}: `datasets` must be a non-empty mapping")
+    name = dataset or document.get("default")
+    if name is None:
+        raise ConfigError(f"{config_path}: no --dataset given and no `default` in the config")
+    if name not in datasets:
+        known = ", ".join(sorted(datasets))
+        raise ConfigError(f"{config_path}: unknown dataset {name!r} (known: {known})")
+    entry = datasets[name]
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{config_path}: datasets.{name} must be a mapping")
+    return _parse_dataset(config_path, str(name), entry)
+
+
+_DATASET_KEYS = {
+    "description",
+    "sources",
+    "reader",
+    "columns",
+    "target",
+    "key",
+    "split",
+    "max_quarantined_fraction",
+    "schema",
+}
+_READER_KEYS = set(ReaderOptions.__dataclass_fields__)
+
+
+def _check_keys(path: Path, where: str, mapping: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(mapping) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)} in {where} "
+            f"(allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _str_list(path: Path, where: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}: {where} must be a list of strings")
+    return tuple(value)
+
+
+def _fraction(path: Path, where: str, value: Any, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{path}: {where} must be a number between 0 and 1, not {value!r}")
+    return float(value)
+
+
+def _parse_dataset(path: Path, name: str, entry: dict[str, Any]) -> DatasetConfig:
+    where = f"datasets.{name}"
+    _check_keys(path, where, entry, _DATASET_KEYS)
+    base = path.parent
+
+    sources = entry.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise ConfigError(f"{path}: {where}.sources must map `train`/`holdout` to file lists")
+    _check_keys(path, f"{where}.sources", sources, {"train", "holdout"})
+    train = tuple(base / p for p in _str_list(path, f"{where}.sources.train", sources.get("train")))
+    holdout = tuple(
+        base / p for p in _str_list(path, f"{where}.sources.holdout", sources.get("holdout"))
+    )
+
+    reader_raw = entry.get("reader") or {}
+    if not isinstance(reader_raw, dict):
+        raise ConfigError(f"{path}: {where}.reader must be a mapping")
+    _check_keys(path, f"{where}.reader", reader_raw, _READER_KEYS)
+    reader = _parse_reader(path, where, reader_raw)
+
+    columns = _str_list(path, f"{where}.columns", entry.get("columns"))
+    if not columns:
+        raise ConfigError(f"{path}: {where}.columns must list the column names")
+    if len(set(columns)) != len(columns):
+        raise ConfigError(f"{path}: {where}.columns has duplicate names")
+
+    target_raw = entry.get("target")
+    if not isinstance(target_raw, dict):
+        raise ConfigError(f"{path}: {where}.target must give `column` and `positive`")
+    _check_keys(path, f"{where}.target", target_raw, {"column", "positive"})
+    target_column, positive = target_raw.get("column"), target_raw.get("positive")
+    if not isinstance(target_column, str) or target_column not in columns:
+        raise ConfigError(f"{path}: {where}.target.column must be one of the columns")
+    if not isinstance(positive, str | int | bool):
+        raise ConfigError(f"{path}: {where}.target.positive must be the positive label")
+
+    key = _str_list(path, f"{where}.key", entry.get("key"))
+    missing_keys = [k for k in key if k not in columns]
+    if missing_keys:
+        raise ConfigError(f"{path}: {where}.key names unknown column(s) {missing_keys}")
+
+    split = _parse_split(path, where, entry.get("split") or {}, bool(holdout))
+    schema = entry.get("schema")
+    if not isinstance(schema, str):
+        raise ConfigError(f"{path}: {where}.schema must be the path of a pandera YAML schema")
+    description = entry.get("description") or ""
+    return DatasetConfig(
+        name=name,
+        config_path=path,
+        train_sources=train,
+        holdout_sources=holdout,
+        reader=reader,
+        columns=columns,
+        target=Target(column=target_column, positive=str(positive)),
+        key=key,
+        split=split,
+        max_quarantined_fraction=_fraction(
+            path, f"{where}.max_quarantined_fraction", entry.get("max_quarantined_fraction"), 0.05
+        ),
+        schema_path=base / schema,
+        description=str(description),
+    )
+
+
+def _parse_reader(path: Path, where: str, raw: dict[str, Any]) -> ReaderOptions:
+    defaults = ReaderOptions()
+    separator = raw.get("separator", defaults.separator)
+    if not isinstance(separator, str) or not separator or "\n" in separator:
+        raise ConfigError(f"{path}: {where}.reader.separator must be a non-empty string")
+    quote = raw.get("quote_char", defaults.quote_char)
+    if quote is not None and (not isinstance(quote, str) or len(quote) != 1):
+        raise ConfigError(f"{path}: {where}.reader.quote_char must be one character or null")
+    if quote is not None and len(separator) != 1:
+        raise ConfigError(
+            f"{path}: {where}.reader: quoting needs a one-character separator; "
+            "set quote_char: null for a separator like ', '"
+        )
+    policy = raw.get("malformed_lines", defaults.malformed_lines)
+    if policy not in ("fail", "quarantine"):
+        raise ConfigError(f"{path}: {where}.reader.malformed_lines must be fail or quarantine")
+    header = raw.get("header", defaults.header)
+    if not isinstance(header, bool):
+        raise ConfigError(f"{path}: {where}.reader.header must be true or false")
+    optional_strings = {}
+    for option in ("comment_prefix", "strip_label_suffix"):
+        value = raw.get(option)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"{path}: {where}.reader.{option} must be a non-empty string")
+        optional_strings[option] = value
+    return ReaderOptions(
+        header=header,
+        separator=separator,
+        quote_char=quote,
+        na_values=_str_list(path, f"{where}.reader.na_values", raw.get("na_values")),
+        comment_prefix=optional_strings["comment_prefix"],
+        strip_label_suffix=optional_strings["strip_label_suffix"],
+        malformed_lines=cast("MalformedPolicy", policy),
+    )
+
+
+def _parse_split(path: Path, where: str, raw: Any, has_holdout: bool) -> SplitConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: {where}.split must be a mapping")
+    _check_keys(path, f"{where}.split", raw, {"method", "holdout_fraction"})
+    method = raw.get("method", "file" if has_holdout else "hash")
+    if method not in ("file", "hash"):
+        raise ConfigError(f"{path}: {where}.split.method must be file or hash")
+    if method == "file" and not has_holdout:
+        raise ConfigError(f"{path}: {where}.split.method is file but sources.holdout is empty")
+    if method == "hash" and has_holdout:
+        raise ConfigError(
+            f"{path}: {where}.split.method is hash but sources.holdout is set; "
+            "use method: file to keep the holdout file as the holdout"
+        )
+    fraction = _fraction(path, f"{where}.split.holdout_fraction", raw.get("holdout_fraction"), 0.2)
+    return SplitConfig(method=cast("SplitMethod", method), holdout_fraction=fraction)

@@ -1,0 +1,64 @@
+"""The two kinds of failure a caller must tell apart: bad input data, and a bad invocation/config.
+
+Both render as one line, `FILE:LINE: message`, because the CLI prints them without a traceback and
+a person must be able to jump straight to the offending place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tabship.data.ingest import IngestResult
+
+
+class DataError(Exception):
+    """A structural fault in the input: the run stops and nothing is published (CLI exit 1)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(self.location() + message)
+
+    def location(self) -> str:
+        """`FILE:LINE: ` (or `FILE: `, or nothing) in front of the message."""
+        if self.path is None:
+            return ""
+        where = str(self.path)
+        if self.line is not None:
+            where += f":{self.line}"
+        return where + ": "
+
+
+class RunRejectedError(DataError):
+    """The whole input was read, but the run may not be published.
+
+    Raised when the quarantined fraction exceeds the configured limit, or when malformed lines were
+    found under `malformed_lines: fail`. `result` says where the quarantine and report went, so
+    no row is lost even though no version was created.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        result: IngestResult,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path, line=line)
+        self.result = result
+
+
+class ConfigError(Exception):
+    """The config file, the dataset name or the command line is wrong (CLI exit 2)."""

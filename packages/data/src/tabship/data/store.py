@@ -1,0 +1,278 @@
+"""The processed store: immutable, content-addressed dataset versions and a `latest` pointer.
+
+Layout, under the store root (default `data/processed`):
+
+    <dataset>/<version>/data.parquet       accepted rows, typed, with split/row_id/lineage columns
+    <dataset>/<version>/quarantine.jsonl   quarantined rows, each with its reasons
+    <dataset>/<version>/report.json        the validation report
+    <dataset>/<version>/manifest.json      hashes, sources, row counts, created_at, versions
+    <dataset>/latest                       the latest version's name, one line
+    <dataset>/rejected/<version>/          a run that read everything but may not be published
+
+A version is written into a temporary folder beside its final place and renamed into place in one
+step, so a reader sees either nothing or a complete version. `latest` is replaced (os.replace) only
+after the version folder exists. No pickle: parquet, JSON and JSON lines only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tabship.data.config import CONFIG_RELATIVE
+from tabship.data.errors import ConfigError
+
+STORE_ENV = "TABSHIP_DATA_STORE"
+DATA_FILE = "data.parquet"
+QUARANTINE_FILE = "quarantine.jsonl"
+REPORT_FILE = "report.json"
+MANIFEST_FILE = "manifest.json"
+LATEST = "latest"
+REJECTED = "rejected"
+# Bump when the processed output changes for the same input, so old versions are not reused.
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One raw file that went into a version."""
+
+    path: str
+    role: str
+    sha256: str
+    bytes: int
+    format: str
+    rows_in: int
+    rows_accepted: int
+    rows_quarantined: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a version is made of. Everything but `created_at` follows from the inputs."""
+
+    dataset: str
+    version: str
+    content_hash: str
+    schema_hash: str
+    config_hash: str
+    sources: list[SourceEntry]
+    rows: dict[str, int]
+    columns: dict[str, str]
+    meta_columns: list[str]
+    target: dict[str, Any]
+    key: list[str]
+    split: dict[str, Any]
+    files: dict[str, str]
+    created_at: str
+    tabship_data_version: str
+    format: int = FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """Rebuild a manifest read from JSON."""
+        values = dict(data)
+        values["sources"] = [SourceEntry(**s) for s in values["sources"]]
+        return cls(**values)
+
+
+def default_store(start: Path | None = None) -> Path:
+    """`$TABSHIP_DATA_STORE`, else `data/processed` in the project root, else in the cwd.
+
+    The project root is the nearest folder at or above the cwd holding `configs/data.yaml`, so the
+    notebook and the CLI use the same store wherever they run from.
+    """
+    env = os.environ.get(STORE_ENV)
+    if env:
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_RELATIVE).is_file():
+            return folder / "data" / "processed"
+    return here / "data" / "processed"
+
+
+def content_hash(
+    dataset: str, config_hash: str, schema_hash: str, sources: list[tuple[str, str]]
+) -> str:
+    """The version's full hash: the output depends on exactly these, and on FORMAT.
+
+    SOURCES are (role, sha256) pairs in read order. Creation time and file locations are left
+    out, so identical input always maps to the same version.
+    """
+    document = {
+        "format": FORMAT,
+        "dataset": dataset,
+        "config": config_hash,
+        "schema": schema_hash,
+        "sources": [list(pair) for pair in sources],
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def short_version(full_hash: str) -> str:
+    """The version's name: 16 hex digits (64 bits) of its content hash."""
+    return full_hash[:16]
+
+
+def file_sha256(path: Path, block: int = 4 * 1024 * 1024) -> str:
+    """sha256 of a file's bytes, read in blocks so memory stays flat."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def dataset_dir(store: Path, dataset: str) -> Path:
+    return store / dataset
+
+
+def version_dir(store: Path, dataset: str, version: str) -> Path:
+    return store / dataset / version
+
+
+def rejected_dir(store: Path, dataset: str, version: str) -> Path:
+    return store / dataset / REJECTED / version
+
+
+def read_latest(store: Path, dataset: str) -> str | None:
+    """The version `latest` names, or None before the first ingest."""
+    pointer = dataset_dir(store, dataset) / LATEST
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+def resolve_version(store: Path, dataset: str, version: str = "latest") -> str:
+    """VERSION itself, or what `latest` names; ConfigError when there is none."""
+    name = read_latest(store, dataset) if version == LATEST else version
+    if name is None:
+        raise ConfigError(
+            f"{dataset_dir(store, dataset)}: no version of {dataset!r} yet: run `tabship-data ingest`"
+        )
+    if not (version_dir(store, dataset, name) / MANIFEST_FILE).is_file():
+        raise ConfigError(f"{version_dir(store, dataset, name)}: no such version of {dataset!r}")
+    return name
+
+
+def read_manifest(store: Path, dataset: str, version: str = "latest") -> Manifest:
+    """The manifest of VERSION (or of the latest version)."""
+    name = resolve_version(store, dataset, version)
+    path = version_dir(store, dataset, name) / MANIFEST_FILE
+    return Manifest.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def list_versions(store: Path, dataset: str) -> list[Manifest]:
+    """Every published version of DATASET, oldest first."""
+    folder = dataset_dir(store, dataset)
+    if not folder.is_dir():
+        return []
+    manifests = [
+        Manifest.from_dict(json.loads((child / MANIFEST_FILE).read_text(encoding="utf-8")))
+        for child in folder.iterdir()
+        if child.is_dir() and (child / MANIFEST_FILE).is_file()
+    ]
+    return sorted(manifests, key=lambda m: (m.created_at, m.version))
+
+
+def new_temp_dir(store: Path, dataset: str) -> Path:
+    """A fresh folder in the dataset's folder: same filesystem, so the final rename is atomic."""
+    parent = dataset_dir(store, dataset)
+    parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".tmp-", dir=parent))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON and fsync it, so a rename after this call never exposes an empty file."""
+    with path.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(temp: Path, final: Path) -> bool:
+    """Rename TEMP to FINAL in one step. False (and TEMP removed) if FINAL already exists.
+
+    Files are made read-only first: a version is immutable once it has a name.
+    """
+    for child in temp.iterdir():
+        child.chmod(0o444)
+    temp.chmod(0o755)  # mkdtemp makes it private; a published version is for every reader
+    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        temp.rename(final)
+    except OSError:
+        # Another run published the same content first; ours is identical, so drop it.
+        if final.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+            return False
+        raise
+    _fsync_dir(final.parent)
+    return True
+
+
+def replace_rejected(temp: Path, final: Path) -> None:
+    """Put a rejected run at FINAL, replacing an older rejected run of the same input."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        old = final.with_name(final.name + ".old-" + temp.name)
+        final.rename(old)
+        temp.chmod(0o755)
+        temp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        temp.chmod(0o755)
+        temp.rename(final)
+
+
+def set_latest(store: Path, dataset: str, version: str) -> bool:
+    """Point `latest` at VERSION atomically; False if it already did (nothing is written)."""
+    if read_latest(store, dataset) == version:
+        return False
+    if not (version_dir(store, dataset, version) / MANIFEST_FILE).is_file():
+        raise ValueError(f"refusing to point latest at missing version {version}")
+    folder = dataset_dir(store, dataset)
+    fd, name = tempfile.mkstemp(prefix=".latest-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(version + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(name).chmod(0o644)
+        Path(name).replace(folder / LATEST)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(name).unlink()
+        raise
+    _fsync_dir(folder)
+    return True
+
+
+def discard(temp: Path) -> None:
+    """Remove a half-written temporary folder."""
+    shutil.rmtree(temp, ignore_errors=True)
