@@ -1,13 +1,17 @@
-"""The package's metadata and command line."""
+"""The package's metadata, layout and command line basics."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
+import importlib
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tabship.data
-from tabship.data import cli
+
+if TYPE_CHECKING:
+    from packages.data.tests.conftest import RunCli
+
+SRC = Path(tabship.data.__file__).parent
 
 
 def test_version_is_read_from_the_installed_distribution() -> None:
@@ -15,6 +19,20 @@ def test_version_is_read_from_the_installed_distribution() -> None:
 
 
 def test_namespace_package_has_no_init() -> None:
-    import tabship
+    namespace = importlib.import_module("tabship")
+    assert getattr(namespace, "__file__", None) is None
+    assert not (SRC.parent / "__init__.py").exists()
 
-    assert getattr(tabship, "__file__", None) is None
+
+def test_cli_version_and_usage_exit_codes(run_cli: RunCli) -> None:
+    shown = run_cli(["--version"])
+    assert shown.code == 0 and tabship.data.__version__ in shown.out
+    assert run_cli([]).code == 2
+    wrong = run_cli(["ingest", "--no-such-flag"])
+    assert wrong.code == 2 and "error: unrecognized arguments" in wrong.err
+
+
+def test_no_pickle_and_no_utils_module() -> None:
+    sources = {p.name: p.read_text(encoding="utf-8") for p in SRC.glob("*.py")}
+    assert "utils.py" not in sources
+    assert not any("import pickle" in text or "to_pickle" in text for text in sources.values())
