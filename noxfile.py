@@ -274,10 +274,22 @@ def ingest(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def train(session: nox.Session) -> None:
     """The main job: raw data to a gated champion model (ingest, features, CV, registry, gate)."""
-    sync(session)
-    session.run("tabship-data", "ingest")
-    # Honest until tabship.models exists: the dataset above is real, and no model is trained.
-    session.error("model training is not built yet (tabship.models, issue 4): nothing was trained")
+    sync(session, package="models")
+    session.run("tabship-models", "train", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def evaluate(session: nox.Session) -> None:
+    """Re-score a registered model version on a dataset version (default: champion, latest)."""
+    sync(session, package="models")
+    session.run("tabship-models", "evaluate", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def rollback(session: nox.Session) -> None:
+    """Restore the registry's `previous` model version as `champion`."""
+    sync(session, package="models")
+    session.run("tabship-models", "rollback", *session.posargs)
 
 
 # -------------------------------------------------------------------------------------------------

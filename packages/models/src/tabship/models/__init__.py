@@ -1,4 +1,7 @@
-"""tabship.models: see the package README."""
+"""tabship.models: LightGBM with CV and a holdout, a quality gate, and the MLflow registry.
+
+Importing this package is cheap: the heavy modules (training, registry, job) load on first use.
+"""
 
 from importlib.metadata import version
 

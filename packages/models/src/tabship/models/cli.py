@@ -1,26 +1,163 @@
-"""The `tabship-models` command."""
+"""The `tabship-models` command: train (the main job), evaluate, rollback and list versions.
+
+Heavy libraries (LightGBM, MLflow, pandas) are imported only when a command needs them, so that a
+cached `train` answers within a second.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from tabship.models import __version__
 
+EXIT_OK, EXIT_FAILED, EXIT_GATE = 0, 1, 3
+
+
+def _progress(started: float) -> Any:
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
+    names = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
+    lines = [f"{'':10}" + "".join(f"{n:>10}" for n in names)]
+    for label, metrics in rows.items():
+        lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in names))
+    return "\n".join(lines)
+
+
+def _train(args: argparse.Namespace, root: Path) -> int:
+    from tabship.models.cache import lookup  # light: no LightGBM, MLflow or pandas
+
+    started = time.perf_counter()
+    _, hit = lookup(root, args.force)
+    if hit is None:
+        from tabship.models.job import train
+
+        result = train(root, force=True, progress=_progress(started))
+    else:
+        result = hit
+        result.seconds = round(time.perf_counter() - started, 3)
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        origin = "cached run (use --force to retrain)" if result.cached else "new run"
+        print(f"{result.model_name} version {result.model_version}: {result.status} ({origin})")
+        print(f"dataset version {result.dataset_version}, {result.best_iteration} rounds")
+        print(_metrics_table({"CV mean": result.cv_mean, "CV std": result.cv_std,
+                              "holdout": result.holdout}))  # fmt: skip
+        print(result.gate_table)
+        print(f"champion: version {result.champion}; previous: version {result.previous}")
+        print(f"model card: {result.card_path}")
+        print(f"run {result.run_id} in {result.tracking_uri} ({result.seconds:.1f}s)")
+    if not result.gate_passed:
+        print(
+            "error: the quality gate failed (" + ", ".join(result.gate_failures) + "); "
+            "the champion is unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_GATE
+    return EXIT_OK
+
+
+def _registry(root: Path) -> Any:
+    from tabship.models.config import load_train_config
+    from tabship.models.registry import Registry
+
+    config = load_train_config(root / "configs" / "train.yaml")
+    return config, Registry(root, config.model_name, config.experiment)
+
+
+def _evaluate(args: argparse.Namespace, root: Path) -> int:
+    from tabship.models.dataset import load_version
+    from tabship.models.metrics import binary_metrics
+    from tabship.models.training import predict
+
+    config, registry = _registry(root)
+    info = registry.version(args.version) if args.version else registry.alias(args.alias)
+    if info is None:
+        print(
+            f"error: {config.model_name} has no version with alias {args.alias!r}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    data = load_version(root, config.dataset, args.dataset_version)
+    booster, pipeline = registry.load(info)
+    score = predict(booster, pipeline.transform(data.holdout).matrix)
+    metrics = binary_metrics(data.y_holdout, score, config.threshold)
+    out = {"model_version": info.version, "dataset_version": data.manifest.version,
+           "holdout_rows": len(data.holdout), "holdout": metrics}  # fmt: skip
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{config.model_name} version {info.version} on dataset version "
+              f"{data.manifest.version} ({len(data.holdout)} holdout rows)")  # fmt: skip
+        print(_metrics_table({"holdout": metrics}))
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace, root: Path) -> int:
+    config, registry = _registry(root)
+    restored, replaced = registry.rollback()
+    if args.json:
+        print(json.dumps({"champion": restored.version, "previous": replaced.version}))
+    else:
+        print(f"{config.model_name}: champion is version {restored.version} again "
+              f"(version {replaced.version} is now 'previous')")  # fmt: skip
+    return EXIT_OK
+
+
+def _versions(args: argparse.Namespace, root: Path) -> int:
+    config, registry = _registry(root)
+    rows = registry.versions()
+    if args.json:
+        print(json.dumps({"model_name": config.model_name, "versions": rows}))
+    else:
+        print(f"{config.model_name}: {len(rows)} version(s)")
+        for row in rows:
+            print(f"  {row['version']:>4}  run {row['run_id']}  {' '.join(row['aliases'])}")
+    return EXIT_OK
+
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
-    parser.add_argument("--version", action="store_true", help="print the package version")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--version", action="version", version=f"tabship-models {__version__}")
+    parser.add_argument("--root", type=Path, default=None, help="project folder (default: found)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="ingest, features, CV, holdout, registry and gate")
+    train.add_argument("--force", action="store_true", help="retrain even if a matching run exists")
+    evaluate = commands.add_parser("evaluate", help="re-score a registered version on a dataset")
+    evaluate.add_argument("--version", dest="version", default=None, help="model version number")
+    evaluate.add_argument("--alias", default="champion", help="model alias (default: champion)")
+    evaluate.add_argument("--dataset-version", default="latest", help="dataset version")
+    commands.add_parser("rollback", help="restore the 'previous' version as champion")
+    commands.add_parser("versions", help="list registered versions and their aliases")
+    for sub in commands.choices.values():
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.json:
-        print(json.dumps({"package": "tabship-models", "version": __version__}))
-    else:
-        print(f"tabship-models {__version__}")
-    return 0
+    handlers = {
+        "train": _train,
+        "evaluate": _evaluate,
+        "rollback": _rollback,
+        "versions": _versions,
+    }
+    try:
+        from tabship.models.tracking import project_root
+
+        root = args.root.resolve() if args.root else project_root()
+        return handlers[args.command](args, root)
+    except Exception as error:  # every failure becomes one clear line, never a traceback
+        kind = type(error).__name__
+        print(f"error: {kind}: {error}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

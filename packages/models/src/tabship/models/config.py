@@ -1,0 +1,181 @@
+"""Training and gate settings, read from configs/train.yaml and configs/gate.yaml."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
+# Metrics where a larger value is better; the others (log loss, Brier) are losses.
+HIGHER_IS_BETTER = {
+    "roc_auc": True,
+    "accuracy": True,
+    "f1": True,
+    "log_loss": False,
+    "brier": False,
+}
+
+
+class ConfigError(ValueError):
+    """A settings file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A column to report metrics for, optionally cut into bands."""
+
+    name: str
+    column: str
+    bins: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What configs/train.yaml says."""
+
+    dataset: str
+    model_name: str
+    experiment: str
+    seed: int
+    folds: int
+    num_threads: int
+    num_boost_round: int
+    early_stopping_rounds: int
+    threshold: float
+    params: dict[str, Any]
+    groups: tuple[Group, ...] = ()
+    min_group_size: int = 100
+    source: str = field(default="<memory>", compare=False)
+
+    def lightgbm_params(self) -> dict[str, Any]:
+        """The parameters given to LightGBM: the config's, plus what makes runs reproducible."""
+        return {
+            **self.params,
+            "seed": self.seed,
+            "num_threads": self.num_threads,
+            "deterministic": True,
+            "force_row_wise": True,
+        }
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """What configs/gate.yaml says."""
+
+    floors: dict[str, float]
+    champion_margin: dict[str, float]
+    group_floors: dict[str, float]
+    source: str = field(default="<memory>", compare=False)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return raw
+
+
+def _get(raw: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in raw:
+        raise ConfigError(f"{where}: missing field '{key}'")
+    value = raw[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool):
+        raise ConfigError(f"{where}: field '{key}' must be {kind.__name__}, not {value!r}")
+    return value
+
+
+def _metric_map(raw: Mapping[str, Any], key: str, where: str) -> dict[str, float]:
+    value = raw.get(key, {}) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: field '{key}' must be a mapping of metric to number")
+    out: dict[str, float] = {}
+    for metric, number in value.items():
+        if metric not in METRICS:
+            raise ConfigError(f"{where}: {key}.{metric}: unknown metric (one of {METRICS})")
+        if not isinstance(number, int | float) or isinstance(number, bool):
+            raise ConfigError(f"{where}: {key}.{metric} must be a number, not {number!r}")
+        out[metric] = float(number)
+    return out
+
+
+def train_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> TrainConfig:
+    """Build and check a TrainConfig."""
+    groups = []
+    raw_groups = raw.get("groups", {}) or {}
+    if not isinstance(raw_groups, dict):
+        raise ConfigError(f"{where}: field 'groups' must be a mapping")
+    for name, body in raw_groups.items():
+        if not isinstance(body, dict) or not isinstance(body.get("column"), str):
+            raise ConfigError(f"{where}: groups.{name} needs a 'column'")
+        bins = tuple(float(b) for b in body.get("bins", []) or [])
+        if bins and list(bins) != sorted(set(bins)):
+            raise ConfigError(f"{where}: groups.{name}.bins must increase")
+        groups.append(Group(name=str(name), column=body["column"], bins=bins))
+    config = TrainConfig(
+        dataset=_get(raw, "dataset", str, where),
+        model_name=_get(raw, "model_name", str, where),
+        experiment=_get(raw, "experiment", str, where),
+        seed=_get(raw, "seed", int, where),
+        folds=_get(raw, "folds", int, where),
+        num_threads=_get(raw, "num_threads", int, where),
+        num_boost_round=_get(raw, "num_boost_round", int, where),
+        early_stopping_rounds=_get(raw, "early_stopping_rounds", int, where),
+        threshold=_get(raw, "threshold", float, where),
+        params=dict(_get(raw, "params", dict, where)),
+        groups=tuple(groups),
+        min_group_size=int(raw.get("min_group_size", 100)),
+        source=where,
+    )
+    if config.folds < 2:
+        raise ConfigError(f"{where}: field 'folds' must be at least 2")
+    if not 0.0 < config.threshold < 1.0:
+        raise ConfigError(f"{where}: field 'threshold' must lie between 0 and 1")
+    if config.num_threads < 1:
+        raise ConfigError(
+            f"{where}: field 'num_threads' must be at least 1 (fixed, for determinism)"
+        )
+    return config
+
+
+def gate_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> GateConfig:
+    """Build and check a GateConfig."""
+    unknown = sorted(set(raw) - {"floors", "champion_margin", "group_floors"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    return GateConfig(
+        floors=_metric_map(raw, "floors", where),
+        champion_margin=_metric_map(raw, "champion_margin", where),
+        group_floors=_metric_map(raw, "group_floors", where),
+        source=where,
+    )
+
+
+def load_train_config(path: Path) -> TrainConfig:
+    """Read configs/train.yaml."""
+    return train_config_from_dict(_read(path), str(path))
+
+
+def load_gate_config(path: Path) -> GateConfig:
+    """Read configs/gate.yaml."""
+    return gate_config_from_dict(_read(path), str(path))
+
+
+def file_digest(*paths: Path) -> str:
+    """sha256 over the bytes of several files, in order: part of the training cache key."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,256 @@
+"""The training job's wiring: dataset -> features -> CV -> final fit -> holdout -> gate -> registry.
+
+The steps are the pure functions of training.py, metrics.py and gate.py; this module only moves data
+between them, the dataset store and MLflow.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import mlflow
+from mlflow.data.pandas_dataset import from_pandas
+
+from tabship.features import FeatureSpec, FittedPipeline, fit, load_spec
+from tabship.models import cache
+from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
+from tabship.models.config import TrainConfig, file_digest, load_gate_config, load_train_config
+from tabship.models.dataset import TrainingData, load_training_data
+from tabship.models.gate import evaluate_gate
+from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
+from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
+from tabship.models.result import TrainResult
+from tabship.models.training import CVResult, cross_validate, fit_final, make_dataset, predict
+
+Progress = Callable[[str], None]
+
+
+def _git_commit(root: Path) -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def _versions() -> dict[str, str]:
+    names = ("tabship-data", "tabship-features", "tabship-models", "lightgbm", "mlflow-skinny")
+    found = {}
+    for name in (*names, "pandas", "numpy", "scikit-learn"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _score_champion(registry: Registry, data: TrainingData) -> dict[str, float] | None:
+    """Re-score the current champion on this holdout, so the comparison is like for like."""
+    champion = registry.alias(CHAMPION)
+    if champion is None:
+        return None
+    booster, pipeline = registry.load(champion)
+    matrix = pipeline.transform(data.holdout).matrix
+    score = predict(booster, matrix)
+    config_threshold = load_train_config(data.root / "configs" / "train.yaml").threshold
+    return binary_metrics(data.y_holdout, score, config_threshold)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A fitted pipeline and model, with their CV and holdout results."""
+
+    pipeline: FittedPipeline
+    booster: lgb.Booster
+    cv: CVResult
+    score: Scores
+    holdout: dict[str, float]
+    groups: list[GroupReport]
+
+
+def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: Progress) -> Trained:
+    """Features, CV, final fit and holdout evaluation: no I/O beyond progress messages."""
+    say(f"features: fit on {len(data.train)} training rows (dataset {data.manifest.version})")
+    pipeline = fit(data.train, spec)
+    x_train = pipeline.transform(data.train).matrix
+    x_holdout = pipeline.transform(data.holdout).matrix
+    say(f"CV: {config.folds} stratified folds, up to {config.num_boost_round} rounds")
+    dataset = make_dataset(
+        x_train, data.y_train, pipeline.feature_names, pipeline.categorical_indices
+    )
+    cv = cross_validate(dataset, x_train, data.y_train, config, progress=say)
+    say(f"final fit: {cv.best_iteration} rounds on all {len(data.train)} training rows")
+    booster = fit_final(dataset, config, cv.best_iteration)
+    score = predict(booster, x_holdout)
+    holdout = binary_metrics(data.y_holdout, score, config.threshold)
+    groups = group_metrics(
+        data.holdout, data.y_holdout, score, config.groups, config.threshold, config.min_group_size
+    )
+    return Trained(pipeline, booster, cv, score, holdout, groups)
+
+
+def _log_run(
+    data: TrainingData, config: TrainConfig, trained: Trained, tags: dict[str, str]
+) -> None:
+    mlflow.set_tags(tags)
+    mlflow.log_params(
+        {
+            **{f"lgb.{k}": v for k, v in config.lightgbm_params().items()},
+            "folds": config.folds,
+            "best_iteration": trained.cv.best_iteration,
+            "threshold": config.threshold,
+            "dataset_version": data.manifest.version,
+        }
+    )
+    mlflow.log_metrics(
+        {
+            **{f"cv_mean_{k}": v for k, v in trained.cv.mean.items()},
+            **{f"cv_std_{k}": v for k, v in trained.cv.std.items()},
+            **{f"holdout_{k}": v for k, v in trained.holdout.items()},
+        }
+    )
+    with warnings.catch_warnings():
+        # A local path matches two equivalent MLflow source types; it warns and picks one.
+        warnings.simplefilter("ignore", UserWarning)
+        mlflow.log_input(
+            from_pandas(
+                data.train,
+                source=str(data.data_path),
+                name=f"{config.dataset}@{data.manifest.version}",
+                targets=data.target,
+            ),
+            context="training",
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        pipeline_path = Path(folder) / Path(PIPELINE_ARTIFACT).name
+        trained.pipeline.save(pipeline_path)
+        mlflow.log_artifact(str(pipeline_path), str(Path(PIPELINE_ARTIFACT).parent))
+
+
+def train(root: Path, force: bool = False, progress: Progress | None = None) -> TrainResult:
+    """Run the whole job, or return the cached run when nothing changed (unless FORCE).
+
+    The champion alias moves last, after the run, the model version and the card are complete, so
+    a run killed at any point leaves `champion` and `previous` as they were.
+    """
+    say = progress or (lambda _: None)
+    started = time.perf_counter()
+    key, hit = cache.lookup(root, force)
+    if hit is not None:
+        hit.seconds = round(time.perf_counter() - started, 3)
+        return hit
+    configs = root / "configs"
+    config = load_train_config(configs / "train.yaml")
+    gate_config = load_gate_config(configs / "gate.yaml")
+    spec = load_spec(configs / "features.yaml")
+    timings: dict[str, float] = {}
+
+    say(f"ingest: dataset {config.dataset}")
+    data = load_training_data(root, config.dataset, progress=say)
+    timings["ingest"] = round(time.perf_counter() - started, 3)
+    trained = fit_model(data, spec, config, say)
+    timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
+    fault_point("trained")
+
+    say("registry: scoring the champion on this holdout, then registering the candidate")
+    registry = Registry(root, config.model_name, config.experiment)
+    gate = evaluate_gate(
+        gate_config, trained.holdout, _score_champion(registry, data), trained.groups
+    )
+    commit = _git_commit(root)
+    with mlflow.start_run(experiment_id=registry.experiment_id) as run:
+        tags = {
+            "tabship.cache_key": key,
+            "tabship.dataset": config.dataset,
+            "tabship.dataset_version": data.manifest.version,
+            "tabship.git_commit": commit,
+            "tabship.gate": "passed" if gate.passed else "failed",
+        }
+        _log_run(data, config, trained, tags)
+        fault_point("logged")
+        version = registry.register(trained.booster, run.info.run_id)
+        fault_point("registered")
+        facts = CardFacts(
+            model_name=config.model_name,
+            model_version=version.version,
+            run_id=run.info.run_id,
+            dataset=config.dataset,
+            dataset_version=data.manifest.version,
+            schema_hash=data.manifest.schema_hash,
+            config_hash=file_digest(
+                configs / "train.yaml", configs / "gate.yaml", configs / "features.yaml"
+            ),
+            git_commit=commit,
+            packages=_versions(),
+            best_iteration=trained.cv.best_iteration,
+            cv_mean=trained.cv.mean,
+            cv_std=trained.cv.std,
+            holdout=trained.holdout,
+            holdout_rows=len(data.holdout),
+            train_rows=len(data.train),
+            groups=groups_for_card(trained.groups),
+            feature_importance=importance_shares(
+                trained.pipeline.feature_names,
+                [float(g) for g in trained.booster.feature_importance("gain")],
+            ),
+            gate=[asdict(c) for c in gate.checks],
+            gate_passed=gate.passed,
+        )
+        card_folder = root / "artifacts" / "models" / config.model_name / f"v{version.version}"
+        card = write_card(card_folder, facts, data.y_holdout, trained.score)
+        mlflow.log_artifacts(str(card_folder), "model_card")
+    fault_point("carded")
+    if gate.passed:
+        registry.promote(version)
+    champion, previous = registry.alias(CHAMPION), registry.alias(PREVIOUS)
+    timings["registry"] = round(
+        time.perf_counter() - started - timings["ingest"] - timings["train"], 3
+    )
+    result = TrainResult(
+        status="promoted" if gate.passed else "gate_failed",
+        model_name=config.model_name,
+        model_version=version.version,
+        run_id=run.info.run_id,
+        dataset_version=data.manifest.version,
+        cv_mean=trained.cv.mean,
+        cv_std=trained.cv.std,
+        holdout=trained.holdout,
+        best_iteration=trained.cv.best_iteration,
+        gate_passed=gate.passed,
+        gate_table=gate.table(),
+        gate_failures=[c.name for c in gate.failures],
+        champion=champion.version if champion else None,
+        previous=previous.version if previous else None,
+        card_path=str(card),
+        tracking_uri=registry.uri,
+        timings=timings,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    cache.write_record(root, key, {k: v for k, v in result.to_dict().items() if k != "cached"})
+    return result
+
+
+def fault_point(name: str) -> None:
+    """Die here when TABSHIP_FAULT_AT names this point: tests kill a run at each step this way."""
+    if os.environ.get("TABSHIP_FAULT_AT") == name:
+        os._exit(137)

@@ -1,0 +1,152 @@
+"""The MLflow registry: runs, registered versions and the aliases candidate, champion and previous.
+
+By default tracking and the registry live in a sqlite file under the project (no server);
+MLFLOW_TRACKING_URI points them at a shared server instead. Aliases move only after everything else
+has been written, so a run killed at any point leaves `champion` and `previous` as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from tabship.features import FittedPipeline, load_pipeline
+from tabship.models.tracking import tracking_uri
+
+# MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
+logging.getLogger("mlflow").setLevel(logging.ERROR)
+
+CANDIDATE, CHAMPION, PREVIOUS = "candidate", "champion", "previous"
+PIPELINE_ARTIFACT = "features/pipeline.json"
+MODEL_ARTIFACT = "model"
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked; the message says what and why."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """A registered model version and the run that made it."""
+
+    name: str
+    version: str
+    run_id: str
+
+
+class Registry:
+    """One registered model in one MLflow tracking store."""
+
+    def __init__(self, root: Path, model_name: str, experiment: str) -> None:
+        self.uri = tracking_uri(root)
+        (root / "mlruns").mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(self.uri)
+        self.client = MlflowClient(self.uri)
+        self.name = model_name
+        found = self.client.get_experiment_by_name(experiment)
+        if found is None:
+            # Artifacts beside the sqlite file, not in the current directory.
+            location = None
+            if self.uri.startswith("sqlite:"):
+                location = (root / "mlruns" / "artifacts").resolve().as_uri()
+            self.experiment_id = self.client.create_experiment(
+                experiment, artifact_location=location
+            )
+        else:
+            self.experiment_id = found.experiment_id
+
+    def alias(self, alias: str) -> VersionInfo | None:
+        """The version an alias points at, or None."""
+        try:
+            version = self.client.get_model_version_by_alias(self.name, alias)
+        except MlflowException:
+            return None
+        return VersionInfo(self.name, str(version.version), str(version.run_id))
+
+    def version(self, version: str) -> VersionInfo:
+        """A registered version by number."""
+        try:
+            found = self.client.get_model_version(self.name, version)
+        except MlflowException:
+            raise RegistryError(f"{self.name} has no version {version}") from None
+        return VersionInfo(self.name, str(found.version), str(found.run_id))
+
+    def load(self, info: VersionInfo) -> tuple[lgb.Booster, FittedPipeline]:
+        """The LightGBM model and the fitted feature pipeline of a version."""
+        booster = mlflow.lightgbm.load_model(f"models:/{info.name}/{info.version}")
+        with tempfile.TemporaryDirectory() as folder:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=info.run_id, artifact_path=PIPELINE_ARTIFACT, dst_path=folder
+            )
+            pipeline = load_pipeline(Path(local))
+        return booster, pipeline
+
+    def model_file(self, info: VersionInfo, folder: Path) -> Path:
+        """Download a version's LightGBM text model file into FOLDER."""
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{info.name}/{info.version}", dst_path=str(folder)
+        )
+        return Path(local) / "model.lgb"
+
+    def register(self, booster: lgb.Booster, run_id: str) -> VersionInfo:
+        """Log the model (LightGBM's own text format) to RUN_ID and register it as `candidate`."""
+        logged = mlflow.lightgbm.log_model(
+            booster,
+            name=MODEL_ARTIFACT,
+            pip_requirements=[f"lightgbm=={lgb.__version__}"],
+        )
+        version = mlflow.register_model(logged.model_uri, self.name, tags={"run_id": run_id})
+        info = VersionInfo(self.name, str(version.version), run_id)
+        self.client.set_registered_model_alias(self.name, CANDIDATE, info.version)
+        return info
+
+    def promote(self, info: VersionInfo) -> VersionInfo | None:
+        """Make INFO the champion; the old champion becomes `previous`. Returns the old champion."""
+        old = self.alias(CHAMPION)
+        if old is not None and old.version == info.version:
+            return old
+        if old is not None:
+            # previous first: if we stop between the two writes, champion is still the old one.
+            self.client.set_registered_model_alias(self.name, PREVIOUS, old.version)
+        self.client.set_registered_model_alias(self.name, CHAMPION, info.version)
+        return old
+
+    def rollback(self) -> tuple[VersionInfo, VersionInfo]:
+        """Restore `previous` as champion; the replaced champion becomes `previous`."""
+        previous, champion = self.alias(PREVIOUS), self.alias(CHAMPION)
+        if previous is None or champion is None:
+            raise RegistryError(f"{self.name} has no 'previous' version to roll back to")
+        self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
+        self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
+        return previous, champion
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every version with its aliases, newest first."""
+        aliases: dict[str, list[str]] = {}
+        for alias in (CANDIDATE, CHAMPION, PREVIOUS):
+            found = self.alias(alias)
+            if found is not None:
+                aliases.setdefault(found.version, []).append(alias)
+        found_versions = self.client.search_model_versions(f"name='{self.name}'")
+        rows = [
+            {
+                "version": str(v.version),
+                "run_id": str(v.run_id),
+                "aliases": aliases.get(str(v.version), []),
+            }
+            for v in found_versions
+        ]
+        return sorted(rows, key=lambda r: -int(r["version"]))
+
+    def run_metrics(self, run_id: str) -> Mapping[str, float]:
+        """The metrics logged by a run."""
+        return dict(self.client.get_run(run_id).data.metrics)

@@ -1,0 +1,96 @@
+"""LightGBM training: stratified k-fold CV picks the iteration count, then one final fit.
+
+These are pure functions of (matrix, labels, config): the wiring (data, registry) lives in job.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import numpy.typing as npt
+from sklearn.model_selection import StratifiedKFold
+
+from tabship.models.config import METRICS, TrainConfig
+from tabship.models.metrics import Labels, Scores, binary_metrics
+
+Matrix = npt.NDArray[np.float64]
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Per-fold metrics, their mean and standard deviation, and the iteration count CV chose."""
+
+    folds: list[dict[str, float]]
+    mean: dict[str, float]
+    std: dict[str, float]
+    best_iteration: int
+
+
+def make_dataset(
+    matrix: Matrix, y: Labels, feature_names: Sequence[str], categorical: Sequence[int]
+) -> lgb.Dataset:
+    """A LightGBM Dataset with the categorical codes marked as such."""
+    return lgb.Dataset(
+        matrix,
+        label=y,
+        feature_name=list(feature_names),
+        categorical_feature=list(categorical),
+        free_raw_data=False,
+        params={"verbose": -1},
+    )
+
+
+def cross_validate(
+    dataset: lgb.Dataset,
+    matrix: Matrix,
+    y: Labels,
+    config: TrainConfig,
+    progress: Progress | None = None,
+) -> CVResult:
+    """Stratified k-fold CV with early stopping on the mean validation log loss across folds."""
+    splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
+    folds = list(splitter.split(matrix, y))
+    params = {**config.lightgbm_params(), "metric": "binary_logloss"}
+    callbacks: list[Callable[..., None]] = [
+        lgb.early_stopping(config.early_stopping_rounds, verbose=False)
+    ]
+    if progress is not None:
+
+        def report(env: lgb.callback.CallbackEnv) -> None:
+            if (env.iteration + 1) % 100 == 0:
+                progress(f"CV: {env.iteration + 1} rounds")
+
+        callbacks.append(report)
+    history = lgb.cv(
+        params,
+        dataset,
+        num_boost_round=config.num_boost_round,
+        folds=folds,
+        callbacks=callbacks,
+        return_cvbooster=True,
+        seed=config.seed,
+    )
+    booster = history["cvbooster"]
+    assert isinstance(booster, lgb.CVBooster)
+    best = int(booster.best_iteration)
+    per_fold = []
+    for fold_booster, (_, valid) in zip(booster.boosters, folds, strict=True):
+        score = predict(fold_booster, matrix[valid], best)
+        per_fold.append(binary_metrics(y[valid], score, config.threshold))
+    mean = {m: float(np.mean([f[m] for f in per_fold])) for m in METRICS}
+    std = {m: float(np.std([f[m] for f in per_fold])) for m in METRICS}
+    return CVResult(folds=per_fold, mean=mean, std=std, best_iteration=best)
+
+
+def fit_final(dataset: lgb.Dataset, config: TrainConfig, rounds: int) -> lgb.Booster:
+    """Train on all training rows for the iteration count chosen by CV."""
+    return lgb.train(config.lightgbm_params(), dataset, num_boost_round=rounds)
+
+
+def predict(booster: lgb.Booster, matrix: Matrix, iteration: int | None = None) -> Scores:
+    """Probabilities of the positive class, as float64."""
+    return np.asarray(booster.predict(matrix, num_iteration=iteration), dtype=np.float64)
