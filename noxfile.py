@@ -188,6 +188,11 @@ def typecheck(session: nox.Session) -> None:
             session.run("mypy", str(tests.relative_to(ROOT)))
 
 
+def _names_paths(args: list[str]) -> bool:
+    """Whether pytest arguments name test files or folders (then they replace the defaults)."""
+    return any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args)
+
+
 def _pop_changed_since(args: list[str]) -> tuple[str | None, list[str]]:
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--changed-since", default=None)
@@ -203,7 +208,7 @@ def test(session: nox.Session) -> None:
     changed since REV (and every package that depends on them, from their pyproject files) are tested.
     """
     rev, args = _pop_changed_since(list(session.posargs))
-    if any(not a.startswith("-") and (ROOT / a.split("::")[0]).exists() for a in args):
+    if _names_paths(args):
         paths = []  # the caller named what to test
     elif rev is None:
         paths = [*(f"packages/{p}/tests" for p in PACKAGES), CROSS_PACKAGE_TESTS]
@@ -221,7 +226,8 @@ def test(session: nox.Session) -> None:
 def test_package(session: nox.Session, package: str) -> None:
     """One package's tests, in a venv holding only that package and its dependencies."""
     sync(session, "test", package=package)
-    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+    args = list(session.posargs)
+    session.run("pytest", *([] if _names_paths(args) else [f"packages/{package}/tests"]), *args)
 
 
 @nox.session(python=PYTHON)

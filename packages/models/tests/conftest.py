@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tabship.features import load_spec
+from tabship.models.config import load_train_config
+from tabship.models.dataset import TrainingData, load_training_data
+from tabship.models.job import Trained, fit_model
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -16,8 +21,8 @@ def make_project(
     folder: Path,
     train_rows: int | None,
     holdout_rows: int | None,
-    train_overrides: dict[str, object] | None = None,
-    gate: dict[str, object] | None = None,
+    train_overrides: Mapping[str, object] | None = None,
+    gate: Mapping[str, object] | None = None,
 ) -> Path:
     """A project folder: the repo's configs, and the first rows of the Adult files (all if None)."""
     shutil.copytree(REPO / "configs", folder / "configs")
@@ -30,10 +35,10 @@ def make_project(
         (raw / name).write_text("".join(keep), encoding="utf-8")
     train_path = folder / "configs" / "train.yaml"
     config = yaml.safe_load(train_path.read_text())
-    config.update(train_overrides or {})
+    config.update(dict(train_overrides or {}))
     train_path.write_text(yaml.safe_dump(config))
     if gate is not None:
-        (folder / "configs" / "gate.yaml").write_text(yaml.safe_dump(gate))
+        (folder / "configs" / "gate.yaml").write_text(yaml.safe_dump(dict(gate)))
     return folder
 
 
@@ -62,3 +67,13 @@ def project_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable
         return make_project(tmp_path / name, **kwargs)  # type: ignore[arg-type]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def adult_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Trained, TrainingData]:
+    """The model the default configs train on the full Adult data (no registry: faster)."""
+    root = make_project(tmp_path_factory.mktemp("adult") / "project", None, None)
+    config = load_train_config(root / "configs" / "train.yaml")
+    data = load_training_data(root, config.dataset)
+    spec = load_spec(root / "configs" / "features.yaml")
+    return fit_model(data, spec, config, lambda _: None), data
