@@ -24,10 +24,34 @@ def ingest(c: Context, dataset: str = "", json: bool = False) -> None:
     _nox(c, "ingest", *(["--dataset", dataset] if dataset else []), *(["--json"] if json else []))
 
 
-@task
-def train(c: Context) -> None:
+@task(help={"force": "retrain even when a matching run exists", "json": "print one JSON object"})
+def train(c: Context, force: bool = False, json: bool = False) -> None:
     """The main job: raw data to a validated dataset and a gated champion model (nox -s train)."""
-    _nox(c, "train")
+    _nox(c, "train", *(["--force"] if force else []), *(["--json"] if json else []))
+
+
+@task(
+    help={
+        "version": "model version number (default: the champion)",
+        "alias": "model alias, when no version is given",
+        "dataset_version": "dataset version (default: latest)",
+        "json": "print one JSON object",
+    }
+)
+def evaluate(
+    c: Context, version: str = "", alias: str = "champion", dataset_version: str = "latest",
+    json: bool = False,
+) -> None:  # fmt: skip
+    """Re-score a registered model version on a dataset version's holdout (nox -s evaluate)."""
+    args = ["--version", version] if version else ["--alias", alias]
+    args += ["--dataset-version", dataset_version, *(["--json"] if json else [])]
+    _nox(c, "evaluate", *args)
+
+
+@task(help={"json": "print one JSON object"})
+def rollback(c: Context, json: bool = False) -> None:
+    """Restore the previous champion model version (nox -s rollback)."""
+    _nox(c, "rollback", *(["--json"] if json else []))
 
 
 @task(
