@@ -62,7 +62,9 @@ def main(root: Path) -> None:
         callbacks=[lgb.early_stopping(config["early_stopping_rounds"], verbose=False)],
         return_cvbooster=True,
     )
-    best = history["cvbooster"].best_iteration
+    cv_booster = history["cvbooster"]
+    assert isinstance(cv_booster, lgb.CVBooster)
+    best = cv_booster.best_iteration
     booster = lgb.train(params, dataset, num_boost_round=best)
     score = np.asarray(booster.predict(holdout[features]))
     auc = roc_auc_score(holdout["y"], score)
