@@ -137,3 +137,19 @@ def test_store_defaults_to_env_then_project(
     monkeypatch.chdir(REPO / "packages")
     assert td.default_store() == REPO / "data" / "processed"
     assert os.fspath(td.load_config().config_path) == os.fspath(CONFIG)
+
+
+def test_adult_unknown_category_and_label_are_quarantined(tmp_path: Path, check: Checks) -> None:
+    good = (REPO / "data" / "raw" / "adult.data").read_text().splitlines()[:50]
+    mars = good[0].replace("United-States", "Mars")
+    maybe = good[1].replace("<=50K", "maybe")
+    source = tmp_path / "batch.data"
+    source.write_text("\n".join([*good, mars, maybe]) + "\n")
+    result = td.ingest("adult", [source], config=CONFIG, store=tmp_path / "store")
+    assert (result.rows_in, result.rows_quarantined) == (52 + 16_281, 2)
+    check.accounted(result.report_path)
+    reasons = [r["reasons"] for r in check.records(result.report_path)]
+    assert reasons == [
+        [{"column": "native-country", "check": "unknown_category", "value": "Mars"}],
+        [{"column": "income", "check": "unknown_label", "value": "maybe"}],
+    ]

@@ -44,76 +44,88 @@ def coerce(
     """Return FRAME's data columns in the schema's dtypes (plus `_row`), and the cast failures.
 
     A value that fails to cast is null in the returned frame and listed in the failures (with the
-    value as read), so the caller quarantines its row.
+    value as read), so the caller quarantines its row. All columns are built in one polars query,
+    so they are computed in parallel.
     """
     frame = frame.with_row_index(ROW)
-    typed: list[pl.Series] = [frame[ROW]]
-    failures: list[pl.DataFrame] = []
+    cleaned: list[pl.Expr] = []
+    typed: list[pl.Expr] = [pl.col(ROW)]
+    tallies: list[pl.Expr] = []
+    fails: list[tuple[str, str, pl.DataType]] = []
     for column, dtype in schema.dtypes.items():
-        values = frame[column]
-        if values.dtype == pl.String:
-            values = _null_missing_tokens(values, options.na_values, counts)
-            if column == target and options.strip_label_suffix:
-                values = _strip_suffix(values, options.strip_label_suffix, source, counts)
-        if values.dtype == dtype:
-            typed.append(values)
+        value = pl.col(column)
+        if frame.schema[column] == pl.String:
+            for token in options.na_values:
+                tallies.append((value == token).sum().alias(f"na\x1f{column}\x1f{token}"))
+            if options.na_values:
+                value = pl.when(value.is_in(options.na_values)).then(None).otherwise(value)
+            suffix = options.strip_label_suffix
+            if column == target and suffix:
+                tallies.append(value.str.ends_with(suffix).sum().alias("suffix"))
+                value = value.str.strip_suffix(suffix)
+        cleaned.append(value.alias(column))
+        if frame.schema[column] == dtype:
+            typed.append(pl.col(column))
             continue
-        cast = _cast(values, dtype)
-        if values.dtype != pl.String:
-            _count_cast(counts, column, values, dtype)
-        failed = values.is_not_null() & cast.is_null()
-        if failed.any():
-            failures.append(
-                pl.DataFrame(
-                    {
-                        ROW: frame[ROW].filter(failed),
-                        "column": pl.repeat(column, int(failed.sum()), eager=True),
-                        "check": pl.repeat(f"dtype('{dtype}')", int(failed.sum()), eager=True),
-                        "value": values.filter(failed).cast(pl.String),
-                    },
-                    schema=FAILURE_SCHEMA,
-                )
-            )
-        typed.append(cast)
-    result = pl.DataFrame(typed)
-    return result, pl.concat(failures) if failures else empty_failures()
-
-
-def _null_missing_tokens(
-    values: pl.Series, tokens: tuple[str, ...], counts: CoercionCounts
-) -> pl.Series:
-    if not tokens:
-        return values
-    hit = values.is_in(tokens)
-    if not hit.any():
-        return values
-    for token, rows in values.filter(hit).value_counts().iter_rows():
-        counts.add_missing(values.name, str(token), int(rows))
-    return pl.select(pl.when(hit).then(None).otherwise(values).alias(values.name)).to_series()
-
-
-def _strip_suffix(values: pl.Series, suffix: str, source: str, counts: CoercionCounts) -> pl.Series:
-    ends = values.str.ends_with(suffix)
-    rows = int(ends.sum())
-    if rows:
-        counts.label_suffix_stripped[source] += rows
-        return values.str.strip_suffix(suffix)
-    return values
-
-
-def _cast(values: pl.Series, dtype: pl.DataType) -> pl.Series:
+        if frame.schema[column] != pl.String:
+            tallies.append(pl.col(column).is_not_null().sum().alias(f"cast\x1f{column}"))
+        typed.append(pl.col(column).cast(dtype, strict=False))
+        failed = pl.col(column).is_not_null() & pl.col(column).cast(dtype, strict=False).is_null()
+        typed.append(failed.alias(f"{_FAILED}{column}"))
+        fails.append((column, _rule(column, dtype, target), frame.schema[column]))
+    if tallies:
+        _count(counts, frame.select(tallies).row(0, named=True), source, frame.schema, schema)
     try:
-        return values.cast(dtype, strict=False)
+        result = frame.select(pl.col(ROW), *cleaned).select(typed)
     except pl.exceptions.PolarsError as exc:
-        raise ConfigError(
-            f"column {values.name!r}: cannot convert {values.dtype} to the schema's {dtype}: {exc}"
-        ) from None
+        raise ConfigError(f"cannot convert a column to the schema's dtype: {exc}") from None
+    failures = [
+        result.filter(pl.col(f"{_FAILED}{column}")).select(
+            pl.col(ROW),
+            pl.lit(column).alias("column"),
+            pl.lit(rule).alias("check"),
+            frame[column].filter(result[f"{_FAILED}{column}"]).cast(pl.String).alias("value"),
+        )
+        for column, rule, _ in fails
+        if result[f"{_FAILED}{column}"].any()
+    ]
+    result = result.select(pl.exclude(f"^{_FAILED}.*$"))
+    if not failures:
+        return result, empty_failures()
+    return result, pl.concat(failures).cast(FAILURE_SCHEMA)  # type: ignore[arg-type]
 
 
-def _count_cast(counts: CoercionCounts, column: str, values: pl.Series, dtype: pl.DataType) -> None:
-    entry = counts.casts.setdefault(
-        column, {"from": str(values.dtype), "to": str(dtype), "rows": 0}
-    )
-    rows = entry["rows"]
-    assert isinstance(rows, int)
-    entry["rows"] = rows + int(values.is_not_null().sum())
+_FAILED = "_failed\x1f"
+
+
+def _rule(column: str, dtype: pl.DataType, target: str) -> str:
+    """The name a cast failure gets in the quarantine and the report."""
+    if isinstance(dtype, pl.Enum):
+        # The Enum's category list is the schema's rule, so name the rule, not the dtype.
+        return "unknown_label" if column == target else "unknown_category"
+    return f"dtype('{dtype}')"
+
+
+def _count(
+    counts: CoercionCounts,
+    tallies: dict[str, object],
+    source: str,
+    read: pl.Schema,
+    schema: DatasetSchema,
+) -> None:
+    for name, value in tallies.items():
+        rows = int(str(value or 0))
+        kind, *rest = name.split("\x1f")
+        if kind == "na" and rows:
+            counts.add_missing(rest[0], rest[1], rows)
+        elif kind == "suffix" and rows:
+            counts.label_suffix_stripped[source] += rows
+        elif kind == "cast":
+            column = rest[0]
+            entry = counts.casts.setdefault(
+                column,
+                {"from": str(read[column]), "to": str(schema.dtypes[column]), "rows": 0},
+            )
+            previous = entry["rows"]
+            assert isinstance(previous, int)
+            entry["rows"] = previous + rows

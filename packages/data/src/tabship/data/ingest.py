@@ -38,7 +38,7 @@ from tabship.data.reader import (
     read_chunks,
 )
 from tabship.data.report import RunStats, SourceStats, build_report, summary
-from tabship.data.schema import DatasetSchema, load_schema, validate
+from tabship.data.schema import DatasetSchema, load_schema, stored_dtype, validate
 from tabship.data.splits import assign_splits, row_hashes
 
 META_COLUMNS = ["split", "row_id", "source_file", "source_line"]
@@ -275,7 +275,9 @@ class _Run:
             split = assign_splits(ids, cfg.split.holdout_fraction)
         else:
             split = pl.repeat(role, accepted.height, eager=True, dtype=pl.String).alias("split")
-        out = accepted.select(list(cfg.columns)).with_columns(
+        out = accepted.select(
+            pl.col(name).cast(stored_dtype(self.schema.dtypes[name])) for name in cfg.columns
+        ).with_columns(
             split.alias("split"),
             ids.alias("row_id"),
             pl.lit(shown, dtype=pl.String).alias("source_file"),
@@ -443,7 +445,7 @@ def _manifest(run: _Run, version: str, full_hash: str, created_at: str) -> st.Ma
             "train": split_rows.get("train", 0),
             "holdout": split_rows.get("holdout", 0),
         },
-        columns={name: str(run.schema.dtypes[name]) for name in cfg.columns},
+        columns={name: str(stored_dtype(run.schema.dtypes[name])) for name in cfg.columns},
         meta_columns=META_COLUMNS,
         target={
             "column": cfg.target.column,

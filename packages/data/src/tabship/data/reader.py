@@ -22,8 +22,10 @@ import polars as pl
 from tabship.data.config import ReaderOptions
 from tabship.data.errors import DataError
 
-DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
-DEFAULT_CHUNK_ROWS = 500_000
+# Large enough that pandera's fixed cost per validate call (about 20 ms) is small against the
+# work (about 1.2M Adult rows per block), small enough that memory stays bounded.
+DEFAULT_CHUNK_BYTES = 128 * 1024 * 1024
+DEFAULT_CHUNK_ROWS = 1_000_000
 
 # Columns every chunk carries besides the data columns.
 LINE = "_line"  # 1-based physical line (CSV) or row number (parquet) in the source file
@@ -131,6 +133,34 @@ def _parquet_chunks(path: Path, columns: tuple[str, ...], chunk_rows: int) -> It
         raise DataError("empty file: no data rows", path=path)
 
 
+def _split_lines(data: bytes) -> pl.Series:
+    """DATA (valid UTF-8, no final newline) as one string per physical line, blank ones as "".
+
+    polars' CSV reader with a separator that never occurs does this ten times faster than
+    splitting in Python. A NUL byte would be taken as a separator, and the line count is checked
+    against the newlines, so any doubt falls back to the plain split.
+    """
+    expected = data.count(b"\n") + 1
+    if b"\x00" not in data and data:
+        try:
+            lines = pl.read_csv(
+                data,
+                has_header=False,
+                separator="\x00",
+                quote_char=None,
+                comment_prefix=None,
+                null_values=None,
+                new_columns=[RAW],
+                schema={RAW: pl.String},
+            )[RAW].fill_null("")
+        except pl.exceptions.PolarsError:
+            pass
+        else:
+            if lines.len() == expected:
+                return lines
+    return pl.Series(RAW, data.decode("utf-8").split("\n"), dtype=pl.String)
+
+
 class _CsvReader:
     """One pass over a delimited text file, plain or gzip, in byte blocks cut at line ends."""
 
@@ -199,13 +229,14 @@ class _CsvReader:
         first = lines_before + 1
         malformed: list[dict[str, object]] = []
         try:
-            text = data.decode("utf-8")
-            lines = pl.DataFrame({RAW: [text]}).select(pl.col(RAW).str.split("\n").explode())
-            lines = lines.with_columns(
-                pl.int_range(first, first + lines.height, dtype=pl.Int64).alias(LINE)
-            )
+            data.decode("utf-8")  # only to find invalid bytes: polars must not see them
         except UnicodeDecodeError:
             lines = self._decode_line_by_line(data, first, malformed)
+        else:
+            raw = _split_lines(data)
+            lines = pl.DataFrame(
+                {RAW: raw, LINE: pl.int_range(first, first + len(raw), dtype=pl.Int64, eager=True)}
+            )
         lines = lines.with_columns(pl.col(RAW).str.strip_suffix("\r"))
 
         # Blank lines and comment lines are not rows; count them so every line is accounted for.

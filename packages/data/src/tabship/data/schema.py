@@ -95,7 +95,19 @@ def load_schema(config: DatasetConfig) -> DatasetSchema:
     )
 
 
+def stored_dtype(dtype: pl.DataType) -> pl.DataType:
+    """The dtype written to data.parquet: Enums become plain strings.
+
+    Enums make validation fast, but downstream code expects plain string columns and should not
+    depend on the category order the schema happens to list.
+    """
+    return pl.String() if isinstance(dtype, pl.Enum) else dtype
+
+
 def _allowed_values(schema: pa_pl.DataFrameSchema, column: str) -> tuple[str, ...] | None:
+    dtype = schema.columns[column].dtype
+    if dtype is not None and isinstance(dtype.type, pl.Enum):
+        return tuple(dtype.type.categories.to_list())
     for check in schema.columns[column].checks:
         stats = check.statistics or {}
         if check.name == "isin" and "allowed_values" in stats:

@@ -60,13 +60,19 @@ def value_hashes(values: pl.Series) -> U64:
         canonical = np.where(floats == 0.0, 0.0, np.where(np.isnan(floats), np.nan, floats))
         bits = canonical.astype(np.float64).view(np.uint64)
         hashed = _mix(bits ^ _TAG_FLOAT)
+    elif isinstance(dtype, pl.Enum):
+        # Hash each category's text once and pick by code: the same hash as for plain text.
+        categories = dtype.categories
+        table = np.array([_text_hash(v) for v in categories.to_list()], dtype=np.uint64)
+        positions = values.to_physical().fill_null(0).to_numpy().astype(np.int64)
+        hashed = table[positions] if len(table) else np.zeros(len(values), dtype=np.uint64)
     else:
         # Hash each distinct text once: categorical columns have few, so this stays vectorised.
         text = values.cast(pl.String)
         distinct = text.drop_nulls().unique()
-        codes = pl.Series([_text_hash(v) for v in distinct.to_list()], dtype=pl.UInt64)
+        digests = pl.Series([_text_hash(v) for v in distinct.to_list()], dtype=pl.UInt64)
         hashed = (
-            text.replace_strict(distinct, codes, default=0, return_dtype=pl.UInt64)
+            text.replace_strict(distinct, digests, default=0, return_dtype=pl.UInt64)
             .to_numpy()
             .astype(np.uint64)
         )
