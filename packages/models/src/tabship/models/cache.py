@@ -46,8 +46,11 @@ def cache_key(root: Path, dataset: str, uri: str) -> str:
     data_config = load_config(root / "configs" / "data.yaml", dataset)
     for path in (*data_config.train_sources, *data_config.holdout_sources):
         add(f"source {path.name}", hashlib.sha256(path.read_bytes()).digest())
-    for path in sorted((root / "configs").rglob("*.y*ml")):
-        add(f"config {path.relative_to(root)}", path.read_bytes())
+    configs = root / "configs"
+    used = [configs / "data.yaml", data_config.schema_path]
+    used += [configs / name for name in ("features.yaml", "train.yaml", "gate.yaml")]
+    for path in used:
+        add(f"config {path.name}", path.read_bytes())
     for package in CODE_PACKAGES:
         for path in _package_files(package):
             add(f"code {package}/{path.name}", path.read_bytes())
