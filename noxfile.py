@@ -238,6 +238,18 @@ def test_package(session: nox.Session, package: str) -> None:
 
 
 @nox.session(python=PYTHON)
+def notebook(session: nox.Session) -> None:
+    """Execute notebooks/eda.ipynb top to bottom against a temporary data store, so it cannot rot."""
+    sync(session, "notebook", package="data")
+    notebooks = session.posargs or ["eda.ipynb"]
+    with tempfile.TemporaryDirectory() as store:
+        session.chdir(ROOT / "notebooks")
+        for name in notebooks:
+            # jupyter-execute runs every cell and saves nothing: the committed file stays stripped.
+            session.run("jupyter-execute", name, env={"TABSHIP_DATA_STORE": store, **JOB_ENV})
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks: `-- train` (invoke train vs bare LightGBM, no-op rerun), `-- data` (validation)."""
     sync(session, "bench")

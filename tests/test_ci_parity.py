@@ -1,63 +1,25 @@
-"""Jenkins, GitLab CI and GitHub Actions run the same nox sessions in the same order."""
+"""Jenkins, GitLab CI and GitHub Actions run the same nox sessions in the same order, and the
+checks behind `nox -s ci_check` catch planted faults."""
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import subprocess
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-import nox
 import pytest
 import yaml
 
-NOX_COMMAND = re.compile(r"^nox -s (\S+)(?: -- .*)?$")
 
-
-def _session(command: str) -> str | None:
-    match = NOX_COMMAND.match(command.strip())
-    return match.group(1) if match else None
-
-
-def github_sessions(root: Path) -> list[str]:
-    workflow: dict[str, Any] = yaml.safe_load((root / ".github/workflows/ci.yml").read_text())
-    sessions = []
-    for job in workflow["jobs"].values():
-        commands = [step["run"] for step in job["steps"] if "run" in step]
-        assert len(commands) == 1, f"a job runs exactly one command, not {commands}"
-        session = _session(commands[0])
-        assert session, f"not a nox command: {commands[0]!r}"
-        sessions.append(session)
-    return sessions
-
-
-def gitlab_sessions(root: Path) -> list[str]:
-    pipeline: dict[str, Any] = yaml.safe_load((root / "ci-cd/gitlab-ci.yml").read_text())
-    stages: list[str] = pipeline["stages"]
-    jobs = [
-        (stages.index(body["stage"]), name, body)
-        for name, body in pipeline.items()
-        if isinstance(body, dict) and "script" in body
-    ]
-    sessions = []
-    for _, name, body in sorted(jobs, key=lambda job: job[0]):
-        assert len(body["script"]) == 1, f"job {name} runs exactly one command"
-        session = _session(body["script"][0])
-        assert session, f"job {name}: not a nox command: {body['script'][0]!r}"
-        sessions.append(session)
-    return sessions
-
-
-def jenkins_sessions(root: Path) -> list[str]:
-    text = (root / "ci-cd/Jenkinsfile").read_text()
-    sessions = []
-    for stage, body in re.findall(r"stage\('([^']+)'\)\s*\{(.*?)\n {8}\}", text, flags=re.DOTALL):
-        commands = re.findall(r"\bsh\s+'([^']*)'", body)
-        assert len(commands) == 1, f"stage {stage} runs exactly one sh step, not {commands}"
-        session = _session(commands[0])
-        assert session, f"stage {stage}: not a nox command: {commands[0]!r}"
-        sessions.append(session)
-    return sessions
+@pytest.fixture(scope="module")
+def ci_check(repo_root: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ci_check", repo_root / "ci-cd/ci_check.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_the_root_gitlab_file_includes_the_pipeline(repo_root: Path) -> None:
@@ -65,17 +27,55 @@ def test_the_root_gitlab_file_includes_the_pipeline(repo_root: Path) -> None:
     assert root["include"] == [{"local": "ci-cd/gitlab-ci.yml"}]
 
 
-def test_three_ci_systems_run_the_same_sessions_in_order(repo_root: Path) -> None:
-    github = github_sessions(repo_root)
-    assert github[:4] == ["lint", "typecheck", "test", "build"]
-    assert gitlab_sessions(repo_root) == github
-    assert jenkins_sessions(repo_root) == github
-
-
-@pytest.mark.parametrize("reader", [github_sessions, gitlab_sessions, jenkins_sessions])
-def test_every_session_named_in_ci_exists(
-    reader: Any, repo_root: Path, noxfile: ModuleType
+def test_three_ci_systems_run_the_same_sessions_in_order(
+    ci_check: ModuleType, repo_root: Path
 ) -> None:
-    defined = set(nox.registry.get())
-    for session in reader(repo_root):
-        assert session in defined, f"{session} is not a nox session"
+    faults = ci_check.Faults()
+    github = [s for _, s in ci_check.github_steps(repo_root, faults)]
+    assert github[:4] == ["lint", "typecheck", "test", "build"]
+    assert [s for _, s in ci_check.gitlab_steps(repo_root, faults)] == github
+    assert [s for _, s in ci_check.jenkins_steps(repo_root, faults)] == github
+    assert list(faults) == []
+    assert list(ci_check.check(repo_root)) == []
+
+
+def test_an_unknown_session_in_one_file_is_caught(ci_check: ModuleType, repo_copy: Path) -> None:
+    path = repo_copy / "ci-cd/gitlab-ci.yml"
+    path.write_text(path.read_text().replace("nox -s typecheck", "nox -s typechek"))
+    faults = list(ci_check.check(repo_copy))
+    assert any("GitLab CI runs" in f and "typechek" in f for f in faults), faults
+    assert any("`nox -s typechek`, which is not a nox session" in f for f in faults), faults
+
+
+def test_a_bash_only_jenkins_step_is_caught(ci_check: ModuleType, repo_copy: Path) -> None:
+    path = repo_copy / "ci-cd/Jenkinsfile"
+    path.write_text(path.read_text().replace("sh 'nox -s lint'", "sh 'source .venv/bin/activate'"))
+    faults = list(ci_check.check(repo_copy))
+    assert any("Jenkinsfile:" in f and "`source`" in f and "dash" in f for f in faults), faults
+
+
+def test_a_second_command_in_a_step_is_caught(ci_check: ModuleType, repo_copy: Path) -> None:
+    path = repo_copy / ".github/workflows/ci.yml"
+    path.write_text(path.read_text().replace("run: nox -s test", "run: pip list && nox -s test"))
+    faults = list(ci_check.check(repo_copy))
+    assert any("job test" in f and "not one nox or invoke command" in f for f in faults), faults
+
+
+@pytest.mark.parametrize(
+    ("file", "schema", "old", "new"),
+    [
+        ("ci-cd/gitlab-ci.yml", "vendor.gitlab-ci", "  stage: lint\n", "  stag: lint\n"),
+        (".github/workflows/ci.yml", "vendor.github-workflows", "runs-on:", "runs_on:"),
+    ],
+)  # fmt: skip
+def test_a_typo_key_fails_the_schema_check(
+    repo_copy: Path, file: str, schema: str, old: str, new: str
+) -> None:
+    path = repo_copy / file
+    command = ["check-jsonschema", "--builtin-schema", schema, str(path)]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    failed = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert failed.returncode != 0
+    assert "schema" in failed.stdout.lower() + failed.stderr.lower()
