@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -11,8 +12,8 @@ def test_graph_is_read_from_the_packages_own_pyproject_files(noxfile: ModuleType
     assert noxfile.internal_dependencies() == {
         "data": set(),
         "features": {"data"},
-        "models": {"features"},
-        "serving": {"models"},
+        "models": {"data", "features"},
+        "serving": {"data", "features", "models"},
     }
 
 
@@ -52,16 +53,16 @@ def test_docs_outside_packages_select_nothing_and_the_lock_everything(
 def test_dependents_come_from_declared_dependencies_not_a_list(
     noxfile: ModuleType, repo_copy: Path
 ) -> None:
-    """Rewire the copy so that serving depends on data directly; a data change still reaches it,
-    and a features change no longer reaches serving through models once models drops features."""
-    models = repo_copy / "packages/models/pyproject.toml"
-    models.write_text(
-        models.read_text().replace('"tabship-features>=0.1,<0.2"', ""), encoding="utf-8"
-    )
+    """Rewire the copy so that nothing depends on features any more: a change to features then
+    selects features alone, while a change to data still reaches every package."""
+    for package in ("models", "serving"):
+        pyproject = repo_copy / f"packages/{package}/pyproject.toml"
+        text = re.sub(r'(?m)^\s*"tabship-features[^"]*",\n', "", pyproject.read_text())
+        pyproject.write_text(text, encoding="utf-8")
     graph = noxfile.internal_dependencies(repo_copy)
-    assert graph["models"] == set()
+    assert "features" not in graph["models"] | graph["serving"]
     assert noxfile.with_dependents({"features"}, graph) == {"features"}
-    assert noxfile.with_dependents({"data"}, graph) == {"data", "features"}
+    assert noxfile.with_dependents({"data"}, graph) == {"data", "features", "models", "serving"}
 
 
 def test_changed_since_uses_git_history(
