@@ -29,7 +29,7 @@ BASH_ONLY = {
     r"\{\w+\.\.\w+\}": "brace ranges `{a..b}`",
     r"\w+=\(": "arrays",
 }
-STAGES = ["lint", "typecheck", "test", "build"]
+STAGES = ["lint", "typecheck", "test", "train", "build"]
 
 
 class Faults(list[str]):
