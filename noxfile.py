@@ -224,8 +224,15 @@ def test(session: nox.Session) -> None:
         if not paths:
             session.skip("no package changed")
     sync(session, "test")
+    # JUnit XML and coverage for the CI systems to publish; reports/ is not tracked.
+    reports = [
+        f"--junitxml={ROOT / 'reports' / 'junit.xml'}",
+        *(f"--cov=tabship.{p}" for p in PACKAGES),
+        f"--cov-report=xml:{ROOT / 'reports' / 'coverage.xml'}",
+        "--cov-report=term:skip-covered",
+    ]
     # A package may have no tests folder yet (git does not keep empty folders).
-    session.run("pytest", *[p for p in paths if (ROOT / p).is_dir()], *args)
+    session.run("pytest", *reports, *[p for p in paths if (ROOT / p).is_dir()], *args)
 
 
 @nox.session(python=PYTHON)
@@ -339,6 +346,34 @@ def build(session: nox.Session) -> None:
             str(python), "-c", f"import {imports}; print('imported {imports}')", external=True
         )
     session.log("built: " + ", ".join(sorted(p.name for p in dist.iterdir())))
+
+
+RELEASE_TAG = re.compile(r"tabship-(?P<package>[a-z]+)-v(?P<version>\d+\.\d+\.\d+)")
+
+
+@nox.session(python=False)
+def publish(session: nox.Session) -> None:
+    """Build and upload one package for a release tag: `-- tabship-PACKAGE-vX.Y.Z`.
+
+    The index comes from the environment: UV_PUBLISH_URL and UV_PUBLISH_TOKEN (or a username and
+    password), as `uv publish` reads them. The tag must match the package's own version.
+    """
+    tag = session.posargs[0] if session.posargs else ""
+    match = RELEASE_TAG.fullmatch(tag)
+    if match is None or match["package"] not in PACKAGES:
+        session.error(f"not a release tag: {tag!r} (want tabship-PACKAGE-vX.Y.Z)")
+    package, version = match["package"], match["version"]
+    if package_version(package) != version:
+        session.error(f"{tag}: packages/{package} is at version {package_version(package)}")
+    out = ROOT / "dist" / "release" / package
+    shutil.rmtree(out, ignore_errors=True)
+    uv = _uv(session)
+    session.run(
+        uv, "build", "--package", f"tabship-{package}", "--out-dir", str(out), external=True
+    )
+    if not os.environ.get("UV_PUBLISH_URL"):
+        session.error("built, but not uploaded: set UV_PUBLISH_URL (and UV_PUBLISH_TOKEN)")
+    session.run(uv, "publish", *map(str, sorted(out.iterdir())), external=True)
 
 
 @nox.session(python=PYTHON)

@@ -15,23 +15,24 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tabship.data.config import DatasetConfig, load_config
     from tabship.data.errors import ConfigError, DataError, RunRejectedError
-    from tabship.data.ingest import IngestResult, ingest
+    from tabship.data.ingestion import IngestResult, ingest
     from tabship.data.load import list_versions, load_dataset
     from tabship.data.store import Manifest, default_store
 
 __version__ = version("tabship-data")
 
 # Names resolve on first use (PEP 562): `import tabship.data.config` must not pay for polars and
-# pandera, so that a cached `tabship-models train` answers within a second.
+# pandera, so that a cached `tabship-models train` answers within a second. No exported name may
+# equal a submodule's name: importing the submodule would shadow it (hence ingestion.py).
 _EXPORTS = {
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetConfig": "config",
-    "IngestResult": "ingest",
+    "IngestResult": "ingestion",
     "Manifest": "store",
     "RunRejectedError": "errors",
     "default_store": "store",
-    "ingest": "ingest",
+    "ingest": "ingestion",
     "list_versions": "load",
     "load_config": "config",
     "load_dataset": "load",

@@ -19,7 +19,7 @@ from tabship.data import __version__
 from tabship.data import store as st
 from tabship.data.config import load_config
 from tabship.data.errors import ConfigError, DataError, RunRejectedError
-from tabship.data.ingest import Progress, ingest
+from tabship.data.ingestion import Progress, ingest
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 

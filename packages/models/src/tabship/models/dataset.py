@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tabship.data.config import load_config
-from tabship.data.ingest import ingest
+from tabship.data.ingestion import ingest
 from tabship.data.load import load_dataset
 from tabship.data.store import Manifest, default_store
 from tabship.models.metrics import Labels
