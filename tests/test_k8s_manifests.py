@@ -35,7 +35,9 @@ def test_an_unknown_field_is_rejected(repo_root: Path, tmp_path: Path) -> None:
 
 
 def test_the_deployment_probes_runs_unprivileged_and_is_scraped(repo_root: Path) -> None:
-    deployment: dict[str, Any] = yaml.safe_load((repo_root / "ci-cd/k8s/deployment.yaml").read_text())
+    deployment: dict[str, Any] = yaml.safe_load(
+        (repo_root / "ci-cd/k8s/deployment.yaml").read_text()
+    )
     pod = deployment["spec"]["template"]
     container = pod["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
