@@ -13,6 +13,10 @@ import pytest
 
 def nox_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
+    # CI machines may have no git identity (an empty HOME); the release commits.
+    for role in ("AUTHOR", "COMMITTER"):
+        env[f"GIT_{role}_NAME"] = "tabship-test"
+        env[f"GIT_{role}_EMAIL"] = "test@tabship.invalid"
     return subprocess.run(
         ["nox", "--envdir", str(repo / ".nox"), *args],
         cwd=repo,
