@@ -1,0 +1,81 @@
+"""The served model's folder: the LightGBM text model, the fitted feature pipeline, the request
+schema and the facts a response or a label needs (version, dataset, threshold, commit).
+
+The same folder is a BentoML model in the model store; `tabship-serving predict --local` and the
+service both read it, so both score with exactly the same files. No pickle: every file is text.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tabship.serving.schema import FieldSpec, fields_from_json
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from tabship.features import FittedPipeline
+
+MODEL_FILE = "model.lgb"
+PIPELINE_FILE = "pipeline.json"
+SCHEMA_FILE = "request_schema.json"
+META_FILE = "metadata.json"
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Where a served model came from."""
+
+    model_name: str
+    model_version: str
+    run_id: str
+    dataset: str
+    dataset_version: str
+    git_commit: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """Everything the scorer needs, loaded from one folder."""
+
+    booster: lgb.Booster
+    pipeline: FittedPipeline
+    fields: list[FieldSpec]
+    facts: ModelFacts
+
+
+def write_facts(folder: Path, facts: ModelFacts) -> None:
+    """Write metadata.json."""
+    text = json.dumps(asdict(facts), indent=2, sort_keys=True) + "\n"
+    (folder / META_FILE).write_text(text, encoding="utf-8")
+
+
+def read_facts(folder: Path) -> ModelFacts:
+    """Read metadata.json."""
+    return ModelFacts(**json.loads((folder / META_FILE).read_text(encoding="utf-8")))
+
+
+def read_fields(folder: Path) -> list[FieldSpec]:
+    """Read the request schema saved beside the model."""
+    return fields_from_json((folder / SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+def load_artifact(folder: Path) -> Artifact:
+    """Load a served model's folder."""
+    # Imported here: LightGBM and pandas take seconds to import, and only the worker needs them,
+    # not BentoML's supervisor process, which also imports the service module.
+    import lightgbm as lgb
+
+    from tabship.features import load_pipeline
+
+    booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
+    return Artifact(
+        booster=booster,
+        pipeline=load_pipeline(folder / PIPELINE_FILE),
+        fields=read_fields(folder),
+        facts=read_facts(folder),
+    )

@@ -1,0 +1,120 @@
+"""The request schema: `FieldSpec`s (see contract.py for where they come from) as pydantic types.
+
+`record_type` and `columns_type` build the types with `extra="forbid"`; the FieldSpecs travel as
+JSON beside the model, so the service needs neither the data configs nor pandera to start.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import ConfigDict, Field, Strict, TypeAdapter
+from typing_extensions import TypedDict
+
+Kind = Literal["integer", "number", "string", "boolean"]
+SCHEMA_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One request field: its JSON type, whether null is allowed, its bounds or categories."""
+
+    name: str
+    kind: Kind
+    nullable: bool
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    categories: tuple[str, ...] | None = None
+
+
+def fields_to_json(fields: Sequence[FieldSpec]) -> str:
+    """The JSON document saved beside the model."""
+    document = {"format_version": SCHEMA_FORMAT, "fields": [asdict(f) for f in fields]}
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def fields_from_json(text: str) -> list[FieldSpec]:
+    """Read `fields_to_json`'s document back."""
+    document = json.loads(text)
+    if document.get("format_version") != SCHEMA_FORMAT:
+        raise ValueError(f"request schema format {document.get('format_version')!r} is not 1")
+    fields = []
+    for raw in document["fields"]:
+        categories = raw.get("categories")
+        values = {**raw, "categories": tuple(categories) if categories is not None else None}
+        fields.append(FieldSpec(**values))
+    return fields
+
+
+def _value_type(spec: FieldSpec) -> Any:
+    """The pydantic type of one field's value. Strict: "42" is not an integer, 1 is not a string."""
+    if spec.categories is not None:
+        base: Any = Literal[spec.categories]  # an enum in the OpenAPI document
+    elif spec.kind == "integer":
+        base = Annotated[int, Strict()]
+    elif spec.kind == "number":
+        # JSON has no NaN or infinity, but Python's json writes them: refuse them here.
+        base = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+    elif spec.kind == "boolean":
+        base = Annotated[bool, Strict()]
+    else:
+        base = Annotated[str, Strict()]
+    bounds = {k: getattr(spec, k) for k in ("ge", "gt", "le", "lt") if getattr(spec, k) is not None}
+    if bounds:
+        base = Annotated[base, Field(**bounds)]
+    return base | None if spec.nullable else base
+
+
+def _typed_dict(name: str, annotations: dict[str, Any]) -> Any:
+    # Through Any: mypy only accepts TypedDict() with literal names and fields.
+    factory: Any = TypedDict
+    return factory(name, annotations)
+
+
+def records_adapter(fields: Sequence[FieldSpec]) -> TypeAdapter[list[dict[str, Any]]]:
+    """A validator for a list of records (outside the service, e.g. `predict --local`)."""
+    generic: Any = list
+    return TypeAdapter(generic[record_type(fields)])
+
+
+def record_type(fields: Sequence[FieldSpec], name: str = "Record") -> type[Mapping[str, Any]]:
+    """A TypedDict for one record: every field required (null where the schema allows it).
+
+    A TypedDict rather than a BaseModel: field names like `education-num` stay as they are, and a
+    validated record is a plain dict that `FittedPipeline.transform_records` reads directly.
+    """
+    annotations = {f.name: _value_type(f) for f in fields}
+    typed = _typed_dict(name, annotations)
+    typed.__pydantic_config__ = ConfigDict(extra="forbid", title=name)
+    return cast("type[Mapping[str, Any]]", typed)
+
+
+def columns_type(fields: Sequence[FieldSpec], name: str = "Columns") -> type[Mapping[str, Any]]:
+    """A TypedDict of equal-length columns: the bulk (columnar) form of the same schema."""
+    annotations = {f.name: list[_value_type(f)] for f in fields}  # type: ignore[misc]
+    typed = _typed_dict(name, annotations)
+    typed.__pydantic_config__ = ConfigDict(extra="forbid", title=name)
+    return cast("type[Mapping[str, Any]]", typed)
+
+
+def example_record(fields: Sequence[FieldSpec]) -> dict[str, Any]:
+    """A valid record (the first category, or a value inside the bounds), for docs and smoke tests."""
+    record: dict[str, Any] = {}
+    for spec in fields:
+        if spec.categories:
+            record[spec.name] = spec.categories[0]
+        elif spec.kind in ("integer", "number"):
+            low = spec.ge if spec.ge is not None else (spec.gt + 1 if spec.gt is not None else 1)
+            high = spec.le if spec.le is not None else (spec.lt - 1 if spec.lt is not None else low)
+            value = max(low, min(high, low + 1))
+            record[spec.name] = int(value) if spec.kind == "integer" else float(value)
+        elif spec.kind == "boolean":
+            record[spec.name] = False
+        else:
+            record[spec.name] = ""
+    return record

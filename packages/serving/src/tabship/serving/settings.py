@@ -1,0 +1,46 @@
+"""Serving limits and knobs, read from configs/serving.yaml (unknown keys are errors)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
+MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
+LOG_PATH_ENV = "TABSHIP_PREDICTION_LOG"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults are the documented values; configs/serving.yaml may override any of them."""
+
+    max_records: int = 10_000  # records per /predict request
+    max_explain_records: int = 1_000  # records per /explain request (contributions cost more)
+    max_bulk_rows: int = 200_000  # rows per /predict_columns request
+    max_request_bytes: int = 32 * 1024 * 1024  # any body above this gets a 413, unread
+    top_k: int = 5  # contributions per record from /explain, unless the request asks
+    batch_max_size: int = 64  # adaptive batching of /predict_one
+    batch_max_latency_ms: int = 10_000  # BentoML sheds load with a 503 when it cannot meet this
+    workers: int = 1  # one process: LightGBM single-row scoring is far from the bottleneck
+    prediction_log: str = "monitoring"  # bentoml.monitor's log_path, relative to the cwd
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Settings from PATH (or $TABSHIP_SERVING_CONFIG); the defaults when neither is given."""
+    chosen = path or os.environ.get(SETTINGS_ENV)
+    settings = Settings()
+    if chosen:
+        raw: Any = yaml.safe_load(Path(chosen).read_text(encoding="utf-8")) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{chosen}: expected a mapping")
+        known = {f.name: f.type for f in fields(Settings)}
+        unknown = sorted(set(raw) - set(known))
+        if unknown:
+            raise ValueError(f"{chosen}: unknown setting(s) {', '.join(unknown)}")
+        settings = replace(settings, **raw)
+    log_path = os.environ.get(LOG_PATH_ENV)
+    return replace(settings, prediction_log=log_path) if log_path else settings
