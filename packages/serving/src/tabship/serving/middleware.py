@@ -1,0 +1,159 @@
+"""The ASGI middleware in front of the prediction endpoints.
+
+It does what BentoML leaves open: bearer-token auth (when TABSHIP_API_TOKEN is set), a request-size
+limit (BentoML has none: a million rows once left a worker at 755 MB), JSON-only bodies, and one
+error body shape for every error response (see errors.py), with one structured log line per client
+error instead of BentoML's traceback.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from tabship.serving.errors import ErrorBody, normalise
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TOKEN_ENV = "TABSHIP_API_TOKEN"  # noqa: S105  (the variable's name, not a secret)
+log = logging.getLogger("tabship.serving.requests")
+
+
+class GuardMiddleware:
+    """Auth, size limit and content type for PROTECTED paths; error bodies for every path."""
+
+    def __init__(self, app: ASGIApp, protected: tuple[str, ...], max_bytes: int) -> None:
+        self.app = app
+        self.protected = protected
+        self.max_bytes = max_bytes
+        # Read once at start: a token change needs a restart, like any other configuration.
+        self.token = os.environ.get(TOKEN_ENV) or None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/metrics":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        started = time.perf_counter()
+        if path in self.protected:
+            refusal = self._refuse(scope)
+            if refusal is None:
+                body, too_big = await _read_body(receive, self.max_bytes)
+                if too_big:
+                    limit = self.max_bytes
+                    refusal = ErrorBody(413, "payload_too_large", f"the body exceeds {limit} bytes")
+                else:
+                    receive = _replay(body)
+            if refusal is not None:
+                await _send_error(send, refusal, scope)
+                _log(scope, refusal, started)
+                return
+        await self.app(scope, receive, _rewrite_errors(send, scope, started))
+
+    def _refuse(self, scope: Scope) -> ErrorBody | None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.token is not None:
+            given = headers.get("authorization", "")
+            expected = f"Bearer {self.token}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return ErrorBody(401, "unauthorized", "a valid bearer token is required")
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return ErrorBody(413, "payload_too_large", f"the body exceeds {self.max_bytes} bytes")
+        media = headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if scope["method"] == "POST" and media != "application/json":
+            return ErrorBody(415, "unsupported_media_type", "send the body as application/json")
+        return None
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """The whole body, or (partial, True) once it passes LIMIT (chunked bodies have no length)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b"", True
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), False
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _send_error(send: Send, error: ErrorBody, scope: Scope) -> None:
+    body = error.to_bytes()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if error.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
+    """A send that buffers an error response and sends it again in our shape."""
+    status = 0
+    chunks: list[bytes] = []
+
+    async def wrapped(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+            if status < 400:
+                await send(message)
+            return
+        if message["type"] != "http.response.body" or status < 400:
+            await send(message)
+            return
+        chunks.append(message.get("body", b""))
+        if message.get("more_body", False):
+            return
+        error = normalise(status, b"".join(chunks))
+        await _send_error(send, error, scope)
+        _log(scope, error, started)
+
+    return wrapped
+
+
+def _log(scope: Scope, error: ErrorBody, started: float) -> None:
+    """One structured line per error response; no traceback for a client's mistake."""
+    level = logging.ERROR if error.status >= 500 else logging.WARNING
+    log.log(
+        level,
+        "request refused",
+        extra={
+            "event": "client_error" if error.status < 500 else "server_error",
+            "path": scope["path"],
+            "method": scope["method"],
+            "status": error.status,
+            "error": error.error,
+            "details": [
+                {"record": d.record, "field": d.field, "type": d.type} for d in error.details[:20]
+            ],
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+        },
+    )

@@ -1,0 +1,293 @@
+"""The BentoML service: the champion model behind predict, predict_one, explain, predict_columns.
+
+Run it with `tabship-serving serve` (or `bentoml serve tabship.serving.service:TabshipClassifier`).
+The model comes from the BentoML model store (`tabship-serving build` puts it there). The request
+types are generated at import from the schema stored with the model, so the OpenAPI document, the
+validation and the model's training contract are the same thing.
+"""
+
+# mypy: disable-error-code="misc,valid-type,untyped-decorator"
+# bentoml's decorators are untyped, and the request types are built at import (valid-type).
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import bentoml
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.responses import Response
+
+from tabship.serving import logs
+from tabship.serving.artifact import load_artifact, read_fields
+from tabship.serving.errors import ClientError, Detail, ErrorBody
+from tabship.serving.metrics import ServiceMetrics
+from tabship.serving.middleware import GuardMiddleware
+from tabship.serving.schema import columns_type, record_type
+from tabship.serving.settings import MODEL_TAG_ENV, load_settings
+
+if TYPE_CHECKING:
+    # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
+    from tabship.features.pipeline import UnseenCategoryError
+    from tabship.serving.scorer import Contribution, Scored
+
+SETTINGS = load_settings()
+MODEL_TAG = os.environ.get(MODEL_TAG_ENV, "tabship-adult:latest")
+MODEL_REF = bentoml.models.BentoModel(MODEL_TAG)
+if MODEL_REF.stored is None:
+    raise RuntimeError(
+        f"model {MODEL_TAG} is not in the BentoML store: run `tabship-serving build`"
+    )
+FIELDS = read_fields(Path(MODEL_REF.stored.path))
+Record = record_type(FIELDS)
+Columns = columns_type(FIELDS)
+STRICT = ConfigDict(extra="forbid")
+
+
+class Prediction(BaseModel):
+    """One record's score."""
+
+    prediction_id: str
+    probability: float = Field(ge=0, le=1)
+    label: int = Field(description="1 when probability >= the model's threshold, else 0")
+    model_version: str
+
+
+class PredictResponse(BaseModel):
+    """Scores in the order of the request's records."""
+
+    model_version: str
+    predictions: list[Prediction]
+    unknown_categories: dict[str, int] = Field(
+        description="per field, values the model never saw in training (scored as missing)"
+    )
+
+
+class ContributionOut(BaseModel):
+    """One feature's share of the record's log-odds."""
+
+    feature: str
+    value: float | None
+    contribution: float
+
+
+class Explanation(Prediction):
+    """A score and its largest feature contributions (LightGBM pred_contrib, log-odds)."""
+
+    base_value: float
+    contributions: list[ContributionOut]
+
+
+class ExplainResponse(BaseModel):
+    """Explanations in the order of the request's records."""
+
+    model_version: str
+    explanations: list[Explanation]
+
+
+class ColumnsResponse(BaseModel):
+    """Column-wise scores for the bulk endpoint."""
+
+    model_version: str
+    prediction_id: list[str]
+    probability: list[float]
+    label: list[int]
+    unknown_categories: dict[str, int]
+
+
+def _records(most: int) -> Any:
+    """A list of 1 to MOST records (Any: a type built at run time)."""
+    return Annotated[list[Record], Field(min_length=1, max_length=most)]
+
+
+PredictInput = create_model(
+    "PredictInput",
+    __config__=STRICT,
+    records=(_records(SETTINGS.max_records), ...),
+)
+PredictOneInput = create_model(
+    "PredictOneInput",
+    __config__=STRICT,
+    records=(_records(1), ...),
+)
+ExplainInput = create_model(
+    "ExplainInput",
+    __config__=STRICT,
+    records=(_records(SETTINGS.max_explain_records), ...),
+    top_k=(Annotated[int, Field(ge=1, le=100)], SETTINGS.top_k),
+)
+ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
+PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
+_UNSEEN = re.compile(r"record (\d+): field '([^']+)'")
+
+
+def _json(document: dict[str, Any]) -> Response:
+    # json.dumps writes floats with repr: they round-trip exactly (the skew test relies on it).
+    return Response(json.dumps(document), media_type="application/json")
+
+
+def _unseen_error(error: UnseenCategoryError) -> ClientError:
+    found = _UNSEEN.search(str(error))
+    detail = Detail(
+        type="unseen_category",
+        message=str(error),
+        record=int(found.group(1)) if found else None,
+        field=found.group(2) if found else None,
+    )
+    return ClientError(ErrorBody(422, "invalid_input", "a category unknown to the model", [detail]))
+
+
+@bentoml.service(
+    name="tabship_classifier",
+    workers=SETTINGS.workers,
+    traffic={"timeout": 60},
+    monitoring={
+        "enabled": True,
+        "type": "default",
+        "options": {"log_path": SETTINGS.prediction_log},
+    },
+)
+class TabshipClassifier:
+    """The champion model: scores, labels and explanations for validated records."""
+
+    model = MODEL_REF
+
+    def __init__(self) -> None:
+        from tabship.features.pipeline import UnseenCategoryError
+        from tabship.serving.predictlog import log_predictions
+        from tabship.serving.scorer import Scorer
+
+        logs.configure()
+        self.unseen_error = UnseenCategoryError
+        self.log_predictions = log_predictions
+        self.scorer = Scorer(load_artifact(Path(self.model.path)))
+        self.kinds = {
+            f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
+        }
+        self.metrics = ServiceMetrics()
+        facts = self.scorer.facts
+        self.metrics.start(
+            [f.name for f in FIELDS if f.nullable],
+            list(self.scorer.pipeline.spec.categorical),
+            {
+                "model_name": facts.model_name,
+                "model_version": facts.model_version,
+                "dataset_version": facts.dataset_version,
+            },
+        )
+
+    def _score(self, records: list[dict[str, Any]], endpoint: str) -> Scored:
+        try:
+            scored = self.scorer.score_records(records)
+        except self.unseen_error as error:
+            raise _unseen_error(error) from None
+        self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
+        return scored
+
+    def _predictions(self, scored: Scored) -> list[dict[str, Any]]:
+        version = self.scorer.version
+        return [
+            {"prediction_id": i, "probability": p, "label": label, "model_version": version}
+            for i, p, label in zip(
+                scored.prediction_ids,
+                scored.probability.tolist(),
+                scored.label.tolist(),
+                strict=True,
+            )
+        ]
+
+    @bentoml.api(input_spec=PredictInput, output_spec=PredictResponse)
+    def predict(self, records: list[dict[str, Any]], ctx: bentoml.Context) -> Response:
+        """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
+        scored = self._score(records, "predict")
+        # The log is written after the response is sent: it costs more than scoring does.
+        ctx.response.background.add_task(
+            self.log_predictions, records, scored, self.scorer.version, self.kinds
+        )
+        return _json(
+            {
+                "model_version": self.scorer.version,
+                "predictions": self._predictions(scored),
+                "unknown_categories": scored.unseen,
+            }
+        )
+
+    @bentoml.api(
+        input_spec=PredictOneInput,
+        batchable=True,
+        max_batch_size=SETTINGS.batch_max_size,
+        max_latency_ms=SETTINGS.batch_max_latency_ms,
+    )
+    async def predict_one(self, records: list[dict[str, Any]]) -> list[Prediction]:
+        """Score one record (`{"records": [record]}`, answer `[prediction]`); batched adaptively."""
+        # async: a batch takes well under a millisecond, less than the hop to a worker thread.
+        scored = self._score(records, "predict_one")
+        self.log_predictions(records, scored, self.scorer.version, self.kinds)
+        return [Prediction.model_construct(**p) for p in self._predictions(scored)]
+
+    @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
+    def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
+        """Scores plus each record's TOP_K largest feature contributions (log-odds units)."""
+        scored = self._score(records, "explain")
+        base, contributions = self.scorer.explain(scored.matrix, top_k)
+        explanations = [
+            {**prediction, "base_value": b, "contributions": [_contribution(c) for c in row]}
+            for prediction, b, row in zip(
+                self._predictions(scored), base, contributions, strict=True
+            )
+        ]
+        return _json({"model_version": self.scorer.version, "explanations": explanations})
+
+    @bentoml.api(input_spec=ColumnsInput, output_spec=ColumnsResponse)
+    def predict_columns(self, columns: dict[str, list[Any]], ctx: bentoml.Context) -> Response:
+        """Bulk scoring: one list per field, all the same length (up to 200,000 rows)."""
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) != 1 or not next(iter(lengths)):
+            raise ClientError(
+                ErrorBody(
+                    422,
+                    "invalid_input",
+                    "columns must be non-empty and equally long",
+                    [Detail(type="column_lengths", message=str(sorted(lengths)), field="columns")],
+                )
+            )
+        rows = lengths.pop()
+        if rows > SETTINGS.max_bulk_rows:
+            limit = SETTINGS.max_bulk_rows
+            raise ClientError(
+                ErrorBody(
+                    422,
+                    "invalid_input",
+                    f"at most {limit} rows per request",
+                    [Detail(type="too_long", message=f"{rows} rows", field="columns")],
+                )
+            )
+        try:
+            scored = self.scorer.score_columns(columns)
+        except self.unseen_error as error:
+            raise _unseen_error(error) from None
+        self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
+        ctx.response.background.add_task(
+            self.log_predictions, columns, scored, self.scorer.version, self.kinds
+        )
+        return _json(
+            {
+                "model_version": self.scorer.version,
+                "prediction_id": scored.prediction_ids,
+                "probability": scored.probability.tolist(),
+                "label": scored.label.tolist(),
+                "unknown_categories": scored.unseen,
+            }
+        )
+
+
+def _contribution(c: Contribution) -> dict[str, Any]:
+    return {"feature": c.feature, "value": c.value, "contribution": c.contribution}
+
+
+TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @bentoml.service
+    GuardMiddleware, protected=PROTECTED, max_bytes=SETTINGS.max_request_bytes
+)
