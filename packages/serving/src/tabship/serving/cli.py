@@ -1,26 +1,156 @@
-"""The `tabship-serving` command."""
+"""The `tabship-serving` command: build, serve and predict.
+
+tabship-serving build [--json]              champion -> BentoML model store -> bento
+tabship-serving serve [--port 3000] [--host 127.0.0.1]
+tabship-serving predict FILE.csv [--url URL | --local] [--json]
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
 from tabship.serving import __version__
+
+SERVICE = "tabship.serving.service:TabshipClassifier"
+DEFAULT_URL = "http://127.0.0.1:3000"
+
+
+def _root(value: str | None) -> Path:
+    from tabship.models.tracking import project_root
+
+    return Path(value).resolve() if value else project_root()
+
+
+def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> None:
+    print(json.dumps(document, indent=2) if args.json else summary)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Store the champion and build the bento."""
+    from tabship.serving.build import build_bento, store_champion, workspace_root
+
+    root = _root(args.root)
+    stored = store_champion(root)
+    document: dict[str, Any] = {
+        "model": stored.tag,
+        "model_created": stored.created,
+        **asdict(stored.facts),
+    }
+    if not args.model_only:
+        document.update(build_bento(workspace_root(), stored))
+    summary = (
+        f"model {stored.tag} ({'new' if stored.created else 'already stored'}): "
+        f"{stored.facts.model_name} v{stored.facts.model_version}, "
+        f"dataset {stored.facts.dataset_version}"
+    )
+    if "bento" in document:
+        summary += f"\nbento {document['bento']} at {document['path']}"
+    _emit(args, document, summary)
+    return 0
+
+
+def serve_command(host: str, port: int) -> list[str]:
+    """The `bentoml serve` command line for the service."""
+    return [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
+
+
+def serve_env(root: Path | None) -> dict[str, str]:
+    """The environment the service reads: the serving config of the project, when there is one."""
+    from tabship.serving.settings import SETTINGS_ENV
+
+    env = dict(os.environ)
+    if root is not None and (root / "configs" / "serving.yaml").is_file():
+        env.setdefault(SETTINGS_ENV, str(root / "configs" / "serving.yaml"))
+    return env
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Replace this process with `bentoml serve` (signals then reach the server directly)."""
+    try:
+        root: Path | None = _root(args.root)
+    except FileNotFoundError:
+        root = None
+    command = serve_command(args.host, args.port)
+    print(f"serving {SERVICE} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    os.execve(command[0], command, serve_env(root))  # noqa: S606  (no shell: a fixed argv)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Score a CSV over HTTP (or in-process with --local); write the scores as CSV or JSON."""
+    from tabship.serving.predict import predict_local, predict_remote
+
+    if args.local:
+        result = predict_local(Path(args.file))
+    else:
+        result = predict_remote(Path(args.file), args.url, os.environ.get("TABSHIP_API_TOKEN"))
+    if result.error is not None:
+        print(json.dumps(result.error, indent=2), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.document(), indent=2))
+    else:
+        labels = sum(p["label"] for p in result.predictions)
+        print(
+            f"{len(result.predictions)} records scored by model v{result.model_version} "
+            f"({result.where}): {labels} positive at the model's threshold"
+            + (f"; ignored columns: {', '.join(result.ignored)}" if result.ignored else "")
+        )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    top = argparse.ArgumentParser(
+        prog="tabship-serving",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"tabship-serving {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="champion into the BentoML store, then a bento")
+    build.add_argument("--root", help="project folder (default: found from the cwd)")
+    build.add_argument("--model-only", action="store_true", help="store the model, skip the bento")
+    build.add_argument("--json", action="store_true", help="print one JSON object")
+    build.set_defaults(run=cmd_build)
+
+    serve = commands.add_parser("serve", help="run bentoml serve for the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--root", help="project folder, for configs/serving.yaml")
+    serve.add_argument("--json", action="store_true", help="(accepted for symmetry)")
+    serve.set_defaults(run=cmd_serve)
+
+    predict = commands.add_parser("predict", help="score a CSV file")
+    predict.add_argument("file", help="CSV with a header line naming the request fields")
+    where = predict.add_mutually_exclusive_group()
+    where.add_argument("--url", default=DEFAULT_URL, help=f"service URL (default {DEFAULT_URL})")
+    where.add_argument("--local", action="store_true", help="score in-process, no server")
+    predict.add_argument("--json", action="store_true", help="print one JSON object")
+    predict.set_defaults(run=cmd_predict)
+    return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="tabship-serving", description=__doc__)
-    parser.add_argument("--version", action="store_true", help="print the package version")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    args = parser.parse_args(argv)
-    if args.json:
-        print(json.dumps({"package": "tabship-serving", "version": __version__}))
-    else:
-        print(f"tabship-serving {__version__}")
-    return 0
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except Exception as error:  # a one-line message, not a traceback, for any failure
+        message = f"{type(error).__name__}: {error}"
+        if getattr(args, "json", False):
+            print(json.dumps({"error": message}), file=sys.stderr)
+        else:
+            print(f"tabship-serving {args.command}: {message}", file=sys.stderr)
+        return 1
+    return code
 
 
 if __name__ == "__main__":
