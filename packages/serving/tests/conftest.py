@@ -1,0 +1,151 @@
+"""A tiny trained project and a BentoML home in temporary folders, shared by the serving tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[3]
+SMALL = {"folds": 3, "num_boost_round": 40, "early_stopping_rounds": 10}
+LOW_GATE = {
+    "floors": {"roc_auc": 0.80, "accuracy": 0.75},
+    "champion_margin": {"roc_auc": 0.05},
+    "group_floors": {},
+}
+
+
+def make_project(folder: Path, train_rows: int, holdout_rows: int) -> Path:
+    """The repo's configs and the first rows of the Adult files, with short training."""
+    shutil.copytree(REPO / "configs", folder / "configs")
+    raw = folder / "data" / "raw"
+    raw.mkdir(parents=True)
+    for name, rows in (("adult.data", train_rows), ("adult.test", holdout_rows)):
+        lines = (REPO / "data" / "raw" / name).read_text(encoding="utf-8").splitlines(True)
+        keep = lines[: rows + (1 if name == "adult.test" else 0)]  # adult.test opens with a note
+        (raw / name).write_text("".join(keep), encoding="utf-8")
+    train_path = folder / "configs" / "train.yaml"
+    config = yaml.safe_load(train_path.read_text())
+    config.update(SMALL)
+    train_path.write_text(yaml.safe_dump(config))
+    (folder / "configs" / "gate.yaml").write_text(yaml.safe_dump(LOW_GATE))
+    return folder
+
+
+@dataclass(frozen=True)
+class Project:
+    """A trained project whose champion is in a temporary BentoML model store."""
+
+    root: Path
+    bentoml_home: Path
+    tag: str
+    log_path: Path
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    base = tmp_path_factory.mktemp("serving")
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "BENTOML_HOME",
+            "MLFLOW_TRACKING_URI",
+            "TABSHIP_DATA_STORE",
+            "BENTOML_DO_NOT_TRACK",
+        )
+    }
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("TABSHIP_DATA_STORE", None)
+    os.environ["BENTOML_HOME"] = str(base / "bentoml")
+    os.environ["BENTOML_DO_NOT_TRACK"] = "True"
+    root = make_project(base / "project", 2000, 1000)
+
+    from tabship.models.job import train
+    from tabship.serving.build import store_champion
+
+    train(root)
+    stored = store_champion(root)
+    yield Project(root, base / "bentoml", stored.tag, base / "monitoring")
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    token: str | None
+
+
+def start_server(project: Project, token: str | None = None) -> Server:
+    """`bentoml serve` on a free loopback port, in its own process group; waits for /readyz."""
+    from tabship.serving.cli import serve_command, serve_env
+
+    port = free_port()
+    env = serve_env(project.root)
+    env.update(
+        TABSHIP_MODEL_TAG=project.tag,
+        TABSHIP_PREDICTION_LOG=str(project.log_path),
+        BENTOML_HOME=str(project.bentoml_home),
+    )
+    env.pop("TABSHIP_API_TOKEN", None)
+    if token:
+        env["TABSHIP_API_TOKEN"] = token
+    log = (project.log_path.parent / f"server-{port}.log").open("wb")
+    process = subprocess.Popen(
+        serve_command("127.0.0.1", port),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited {process.returncode}; see {log.name}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+                if response.status == 200:
+                    return Server(url, process, project.log_path, token)
+        except OSError:
+            time.sleep(0.1)
+    stop_server(process)
+    raise TimeoutError("the server did not become ready")
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop the server by its own pid (its process group: bentoml's workers are its children)."""
+    if process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(project: Project) -> Iterator[Server]:
+    running = start_server(project)
+    yield running
+    stop_server(running.process)

@@ -1,0 +1,80 @@
+"""The command line: predict --local and over HTTP give the same scores; build makes a bento."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tabship.serving.cli import main
+
+from .conftest import Project, Server
+
+
+def _csv(project: Project, folder: Path) -> Path:
+    from tabship.models.dataset import load_version
+
+    frame = load_version(project.root, "adult").holdout.head(50)
+    path = folder / "rows.csv"
+    frame.drop(columns=["split"], errors="ignore").to_csv(path, index=False)
+    return path
+
+
+def test_predict_local_and_remote_agree(
+    project: Project,
+    server: Server,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABSHIP_MODEL_TAG", project.tag)
+    path = _csv(project, tmp_path)
+    assert main(["predict", str(path), "--local", "--json"]) == 0
+    local = json.loads(capsys.readouterr().out)
+    assert main(["predict", str(path), "--url", server.url, "--json"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert len(local["predictions"]) == 50
+    assert "income" in local["ignored_columns"]
+    assert [p["probability"] for p in local["predictions"]] == [
+        p["probability"] for p in remote["predictions"]
+    ]
+    assert main(["predict", str(path), "--local"]) == 0
+    assert "50 records scored" in capsys.readouterr().out
+
+
+def test_predict_reports_bad_rows(
+    project: Project,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TABSHIP_MODEL_TAG", project.tag)
+    path = _csv(project, tmp_path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[3].split(",")
+    cells[header.index("age")] = "old"
+    lines[3] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["predict", str(path), "--local"]) == 2
+    error = json.loads(capsys.readouterr().err)
+    assert error["details"][0]["record"] == 2
+    assert error["details"][0]["field"] == "age"
+
+
+@pytest.mark.slow
+def test_build_stores_the_champion_and_builds_a_bento(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["build", "--root", str(project.root), "--json"]) == 0
+    built = json.loads(capsys.readouterr().out)
+    assert built["model"] == project.tag and built["model_created"] is False
+    labels = built["labels"]
+    assert labels["model_version"] == built["model_version"]
+    assert labels["dataset_version"] == built["dataset_version"]
+    assert labels["git_commit"]
+    bentofile = Path(built["path"]) / "bento.yaml"
+    assert bentofile.is_file()
+    requirements = (Path(built["path"]) / "env" / "python" / "requirements.txt").read_text()
+    assert "bentoml==1.4.40" in requirements

@@ -1,0 +1,76 @@
+"""Auth, the size limit and the content type, checked on a stub app (no server needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from tabship.serving.middleware import GuardMiddleware
+
+
+async def stub(scope: Any, receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+
+def call(app: GuardMiddleware, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.request(method, path, **kwargs)
+
+    return asyncio.run(go())
+
+
+def test_token_guards_prediction_paths_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABSHIP_API_TOKEN", "s3cret")
+    app = GuardMiddleware(stub, protected=("/predict",), max_bytes=100)
+    refused = call(app, "POST", "/predict", json={})
+    assert refused.status_code == 401
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert refused.json()["error"] == "unauthorized"
+    wrong = call(app, "POST", "/predict", json={}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    ok = call(app, "POST", "/predict", json={}, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    assert call(app, "GET", "/healthz").status_code == 200
+
+
+def test_size_limit_and_media_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TABSHIP_API_TOKEN", raising=False)
+    app = GuardMiddleware(stub, protected=("/predict",), max_bytes=100)
+    big = call(
+        app, "POST", "/predict", content=b"x" * 101, headers={"content-type": "application/json"}
+    )
+    assert big.status_code == 413
+    assert big.json()["error"] == "payload_too_large"
+
+    async def chunks() -> Any:
+        yield b"x" * 60
+        yield b"x" * 60
+
+    chunked = call(
+        app, "POST", "/predict", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+    text = call(app, "POST", "/predict", content=b"a,b", headers={"content-type": "text/csv"})
+    assert text.status_code == 415
+    assert (
+        call(
+            app,
+            "POST",
+            "/predict",
+            content=b'{"a": 1}',
+            headers={"content-type": "application/json"},
+        ).text
+        == "8"
+    )
