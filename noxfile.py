@@ -348,6 +348,34 @@ def build(session: nox.Session) -> None:
     session.log("built: " + ", ".join(sorted(p.name for p in dist.iterdir())))
 
 
+@nox.session(python=PYTHON)
+def bento(session: nox.Session) -> None:
+    """The champion into the BentoML model store, then a bento (no network)."""
+    sync(session, package="serving")
+    session.run("tabship-serving", "build", *session.posargs, env=JOB_ENV)
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Serve the champion on 127.0.0.1:3000 (`-- --port N` to change it)."""
+    sync(session, package="serving")
+    session.run("tabship-serving", "serve", *session.posargs, env=JOB_ENV)
+
+
+@nox.session(python=PYTHON)
+def predict(session: nox.Session) -> None:
+    """Score a CSV: `-- FILE.csv [--local | --url URL] [--json]`."""
+    sync(session, package="serving")
+    session.run("tabship-serving", "predict", *session.posargs, env=JOB_ENV)
+
+
+@nox.session(python=PYTHON)
+def bench_serve(session: nox.Session) -> None:
+    """Serving benchmark: load at concurrency 1/8/32, 100k rows, start-to-ready (`-- --seconds 3`)."""
+    sync(session, package="serving")
+    session.run("python", "bench/bench_serve.py", *session.posargs, env=JOB_ENV)
+
+
 RELEASE_TAG = re.compile(r"tabship-(?P<package>[a-z]+)-v(?P<version>\d+\.\d+\.\d+)")
 
 

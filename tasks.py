@@ -54,6 +54,32 @@ def rollback(c: Context, json: bool = False) -> None:
     _nox(c, "rollback", *(["--json"] if json else []))
 
 
+@task
+def bento(c: Context) -> None:
+    """The champion into the BentoML model store, then a bento (nox -s bento)."""
+    _nox(c, "bento")
+
+
+@task(help={"port": "port to listen on", "host": "interface (default: loopback only)"})
+def serve(c: Context, port: int = 3000, host: str = "127.0.0.1") -> None:
+    """Serve the current champion with BentoML (nox -s serve)."""
+    _nox(c, "serve", "--port", str(port), "--host", host)
+
+
+@task(
+    help={
+        "file": "CSV file of records to score",
+        "local": "score in-process instead of through the running service",
+        "url": "service URL (default: http://127.0.0.1:3000)",
+        "json": "print one JSON object",
+    }
+)
+def predict(c: Context, file: str, local: bool = False, url: str = "", json: bool = False) -> None:
+    """Score a CSV through the running service, or in-process with --local (nox -s predict)."""
+    args = [file, *(["--local"] if local else []), *(["--url", url] if url else [])]
+    _nox(c, "predict", *args, *(["--json"] if json else []))
+
+
 @task(
     help={
         "changed_since": "test only packages changed since this git revision, and dependents",
