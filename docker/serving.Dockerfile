@@ -1,0 +1,60 @@
+# The serving image: the champion model behind BentoML on port 3000, as the non-root user 10001.
+#
+# Build from the repository root, after the wheelhouse and the model store exist (nox -s image
+# makes both, or see docker/README.md):
+#   python docker/image.py wheelhouse
+#   BENTOML_HOME=dist/bentoml tabship-serving build --model-only
+#   docker build -f docker/serving.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim-bookworm .
+# Python packages come only from dist/wheelhouse (no index), pinned and hash-checked by uv.lock.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+
+# LightGBM's wheel links the system libgomp. The local base has it; other bases get Debian's.
+# hadolint ignore=DL3008
+RUN if ! python3 -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('gomp'))"; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends libgomp1 \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
+RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
+    python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
+        --require-hashes --requirement /wheelhouse/requirements-serving.txt \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps \
+        /wheelhouse/tabship_data-*.whl /wheelhouse/tabship_features-*.whl \
+        /wheelhouse/tabship_models-*.whl /wheelhouse/tabship_serving-*.whl \
+    && /opt/venv/bin/pip check
+
+# BentoML creates bentos/, envs/ and tmp/ in its home at start unless they exist; made here, the
+# home can stay read-only. Its Prometheus folder falls back to a temporary one under /tmp.
+RUN groupadd --system --gid 10001 tabship \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/tabship --create-home \
+        --shell /usr/sbin/nologin tabship \
+    && mkdir -p /opt/bentoml/bentos /opt/bentoml/envs /opt/bentoml/tmp
+
+# The serving limits, and the model store, owned by root and readable by all (BentoML writes its
+# files 0600). The service writes only the prediction log, under /var/lib/tabship, and temporary
+# files (both volumes in Kubernetes).
+COPY configs/serving.yaml /opt/tabship/serving.yaml
+RUN --mount=type=bind,source=dist/bentoml/models,target=/tmp/models \
+    cp -R /tmp/models /opt/bentoml/models \
+    && chmod -R a+rX,go-w /opt/bentoml
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    BENTOML_HOME=/opt/bentoml \
+    BENTOML_DO_NOT_TRACK=true \
+    TABSHIP_SERVING_CONFIG=/opt/tabship/serving.yaml \
+    TABSHIP_PREDICTION_LOG=/var/lib/tabship/monitoring
+
+USER 10001:10001
+WORKDIR /var/lib/tabship
+EXPOSE 3000
+# No curl in the image: the probe is Python's urllib. Kubernetes uses /livez and /readyz instead.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/readyz', timeout=4)"]
+ENTRYPOINT ["tabship-serving"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "3000"]

