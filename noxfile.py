@@ -40,7 +40,9 @@ CROSS_PACKAGE_TESTS = "tests"
 # machines): without them every run recompiles MLflow, pandas and LightGBM, seconds each time.
 JOB_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 # Paths outside packages/ whose change cannot affect any test result.
-INERT_PATTERNS = (r".*\.md$", r"^notebooks/", r"^docker/", r"^\.github/", r"^ci-cd/", r"^LICENSE")
+INERT_PATTERNS = (r".*\.md$", r"^notebooks/", r"^LICENSE")
+# Paths whose change is checked by the cross-package tests alone (CI parity, images, manifests).
+CROSS_ONLY_PATTERNS = (r"^tests/", r"^\.github/", r"^ci-cd/", r"^docker/", r"^\.gitlab-ci\.yml$")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -105,9 +107,9 @@ def changed_files(rev: str, root: Path = ROOT) -> list[str]:
 def select_test_paths(files: Iterable[str], graph: dict[str, set[str]]) -> list[str]:
     """Test folders to run for a set of changed files.
 
-    A package's change selects it and its dependents. A change to shared files (the lock, the
-    noxfile, configs) selects everything, and documentation selects nothing. Cross-package tests run whenever
-    anything is selected.
+    A package's change selects it and its dependents. CI definitions, images and tests/ select the
+    cross-package tests. Shared files (the lock, the noxfile, configs) select everything, and
+    documentation selects nothing. Cross-package tests run whenever anything is selected.
     """
     changed: set[str] = set()
     cross = False
@@ -115,7 +117,7 @@ def select_test_paths(files: Iterable[str], graph: dict[str, set[str]]) -> list[
         parts = name.split("/")
         if parts[0] == "packages" and len(parts) > 1 and parts[1] in graph:
             changed.add(parts[1])
-        elif parts[0] == CROSS_PACKAGE_TESTS:
+        elif any(re.match(p, name) for p in CROSS_ONLY_PATTERNS):
             cross = True
         elif not any(re.match(p, name) for p in INERT_PATTERNS):
             changed |= set(graph)
@@ -186,7 +188,8 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", *session.posargs)
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
-    tooling = ["noxfile.py", "tasks.py", *(["bench"] if any(Path("bench").glob("*.py")) else [])]
+    tooling = ["noxfile.py", "tasks.py", "docker/image.py", "ci-cd/ci_check.py"]
+    tooling += ["bench"] if any(Path("bench").glob("*.py")) else []
     session.run("mypy", *sources, *tooling)
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
     for tests in [*sorted(PACKAGES_DIR.glob("*/tests")), ROOT / CROSS_PACKAGE_TESTS]:
@@ -374,6 +377,42 @@ def bench_serve(session: nox.Session) -> None:
     """Serving benchmark: load at concurrency 1/8/32, 100k rows, start-to-ready (`-- --seconds 3`)."""
     sync(session, package="serving")
     session.run("python", "bench/bench_serve.py", *session.posargs, env=JOB_ENV)
+
+
+IMAGE_PY = ROOT / "docker" / "image.py"
+
+
+@nox.session(python=False)
+def wheelhouse(session: nox.Session) -> None:
+    """dist/wheelhouse/: the locked wheels (CPython 3.11, Linux x86_64) for offline image builds."""
+    session.run(sys.executable, str(IMAGE_PY), "wheelhouse", *session.posargs, external=True)
+
+
+@nox.session(python=PYTHON)
+def image(session: nox.Session) -> None:
+    """Build an image and check it runs: `-- [--target serving|training|ci|all] [--base-image X]`.
+
+    docker when its daemon answers, otherwise buildah (root, BUILDAH_ISOLATION=chroot); without
+    --base-image a local Debian bookworm base is made once with debootstrap. The serving image
+    carries the registry's champion, so train first. Slow (minutes): see docker/README.md.
+    """
+    parser = argparse.ArgumentParser(prog="nox -s image --")
+    parser.add_argument("--target", choices=("serving", "training", "ci", "all"), default="serving")
+    parser.add_argument("--base-image", default="")
+    args = parser.parse_args(session.posargs)
+    image_py = [sys.executable, str(IMAGE_PY)]
+    session.run(*image_py, "wheelhouse", external=True)
+    targets = ["serving", "training", "ci"] if args.target == "all" else [args.target]
+    if "serving" in targets:
+        sync(session, package="serving")
+        session.run(
+            "tabship-serving", "build", "--model-only",
+            env={"BENTOML_HOME": str(ROOT / "dist" / "bentoml"), **JOB_ENV},
+        )  # fmt: skip
+    base = ["--base-image", args.base_image] if args.base_image else []
+    for target in targets:
+        session.run(*image_py, "build", "--target", target, *base, external=True)
+        session.run(*image_py, "check", "--target", target, external=True)
 
 
 RELEASE_TAG = re.compile(r"tabship-(?P<package>[a-z]+)-v(?P<version>\d+\.\d+\.\d+)")

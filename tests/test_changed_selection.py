@@ -46,7 +46,10 @@ def test_docs_outside_packages_select_nothing_and_the_lock_everything(
         "packages/serving/tests",
         "tests",
     ]
-    assert noxfile.select_test_paths(["README.md", "docker/ci.Dockerfile"], graph) == []
+    assert noxfile.select_test_paths(["README.md", "notebooks/eda.ipynb"], graph) == []
+    assert noxfile.select_test_paths(["docker/ci.Dockerfile", "ci-cd/Jenkinsfile"], graph) == [
+        "tests"
+    ]
     assert len(noxfile.select_test_paths(["uv.lock"], graph)) == 5
 
 

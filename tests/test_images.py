@@ -209,12 +209,6 @@ def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
     assert "/tmp" in mounts  # BentoML's Prometheus folder and temporary files
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ci-cd/k8s/deployment.yaml sets BENTOML_HOME=/var/lib/tabship/bentoml, an emptyDir "
-    "that hides the model store baked into the image at /opt/bentoml; drop that env entry "
-    "(and this marker)",
-)
 def test_the_deployment_does_not_hide_the_model_store() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     deployment: dict[str, Any] = yaml.safe_load(
