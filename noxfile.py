@@ -166,6 +166,12 @@ def sync(
     )
 
 
+def run_cli(session: nox.Session, package: str, command: str) -> None:
+    """`tabship-PACKAGE COMMAND ARGS...` in a venv holding that package and what it depends on."""
+    sync(session, package=package)
+    session.run(f"tabship-{package}", command, *session.posargs, env=JOB_ENV)
+
+
 # -------------------------------------------------------------------------------------------------
 # Sessions.
 
@@ -354,22 +360,19 @@ def build(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def bento(session: nox.Session) -> None:
     """The champion into the BentoML model store, then a bento (no network)."""
-    sync(session, package="serving")
-    session.run("tabship-serving", "build", *session.posargs, env=JOB_ENV)
+    run_cli(session, "serving", "build")
 
 
 @nox.session(python=PYTHON)
 def serve(session: nox.Session) -> None:
     """Serve the champion on 127.0.0.1:3000 (`-- --port N` to change it)."""
-    sync(session, package="serving")
-    session.run("tabship-serving", "serve", *session.posargs, env=JOB_ENV)
+    run_cli(session, "serving", "serve")
 
 
 @nox.session(python=PYTHON)
 def predict(session: nox.Session) -> None:
     """Score a CSV: `-- FILE.csv [--local | --url URL] [--json]`."""
-    sync(session, package="serving")
-    session.run("tabship-serving", "predict", *session.posargs, env=JOB_ENV)
+    run_cli(session, "serving", "predict")
 
 
 @nox.session(python=PYTHON)
@@ -446,29 +449,25 @@ def publish(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def ingest(session: nox.Session) -> None:
     """Validate, quarantine and version a dataset (default: the embedded Adult data)."""
-    sync(session, package="data")
-    session.run("tabship-data", "ingest", *session.posargs, env=JOB_ENV)
+    run_cli(session, "data", "ingest")
 
 
 @nox.session(python=PYTHON)
 def train(session: nox.Session) -> None:
     """The main job: raw data to a gated champion model (ingest, features, CV, registry, gate)."""
-    sync(session, package="models")
-    session.run("tabship-models", "train", *session.posargs, env=JOB_ENV)
+    run_cli(session, "models", "train")
 
 
 @nox.session(python=PYTHON)
 def evaluate(session: nox.Session) -> None:
     """Re-score a registered model version on a dataset version (default: champion, latest)."""
-    sync(session, package="models")
-    session.run("tabship-models", "evaluate", *session.posargs, env=JOB_ENV)
+    run_cli(session, "models", "evaluate")
 
 
 @nox.session(python=PYTHON)
 def rollback(session: nox.Session) -> None:
     """Restore the registry's `previous` model version as `champion`."""
-    sync(session, package="models")
-    session.run("tabship-models", "rollback", *session.posargs, env=JOB_ENV)
+    run_cli(session, "models", "rollback")
 
 
 # -------------------------------------------------------------------------------------------------
