@@ -194,7 +194,7 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", *session.posargs)
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
-    tooling = ["noxfile.py", "tasks.py", "docker/image.py", "ci-cd/ci_check.py"]
+    tooling = ["noxfile.py", "tasks.py", "docker/image.py", "ci-cd/ci_check.py", "ci-cd/deploy.py"]
     tooling += ["bench"] if any(Path("bench").glob("*.py")) else []
     session.run("mypy", *sources, *tooling)
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
@@ -397,7 +397,7 @@ def image(session: nox.Session) -> None:
 
     docker when its daemon answers, otherwise buildah (root, BUILDAH_ISOLATION=chroot); without
     --base-image a local Debian bookworm base is made once with debootstrap. The serving image
-    carries the registry's champion, so train first. Slow (minutes): see docker/README.md.
+    carries the registry's champion (trained first when needed). Slow (minutes): main and tags.
     """
     parser = argparse.ArgumentParser(prog="nox -s image --")
     parser.add_argument("--target", choices=("serving", "training", "ci", "all"), default="serving")
@@ -408,6 +408,8 @@ def image(session: nox.Session) -> None:
     targets = ["serving", "training", "ci"] if args.target == "all" else [args.target]
     if "serving" in targets:
         sync(session, package="serving")
+        # The serving image carries the champion: train first (a no-op when nothing changed).
+        session.run("tabship-models", "train", env=JOB_ENV)
         session.run(
             "tabship-serving", "build", "--model-only",
             env={"BENTOML_HOME": str(ROOT / "dist" / "bentoml"), **JOB_ENV},
@@ -416,6 +418,13 @@ def image(session: nox.Session) -> None:
     for target in targets:
         session.run(*image_py, "build", "--target", target, *base, external=True)
         session.run(*image_py, "check", "--target", target, external=True)
+
+
+@nox.session(python=PYTHON)
+def deploy(session: nox.Session) -> None:
+    """Deploy the serving image to Kubernetes: `-- --image REF [--dry-run]` (renders, validates)."""
+    sync(session, "deploy", only_groups=True)
+    session.run("python", "ci-cd/deploy.py", *session.posargs)
 
 
 RELEASE_TAG = re.compile(r"tabship-(?P<package>[a-z]+)-v(?P<version>\d+\.\d+\.\d+)")
