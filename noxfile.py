@@ -228,7 +228,14 @@ def test(session: nox.Session) -> None:
     elif rev is None:
         paths = [*(f"packages/{p}/tests" for p in PACKAGES), CROSS_PACKAGE_TESTS]
     else:
-        paths = select_test_paths(changed_files(rev), internal_dependencies())
+        try:
+            changed = changed_files(rev)
+        except subprocess.CalledProcessError:
+            session.error(
+                f"--changed-since {rev}: no such revision here; fetch it first "
+                f"(e.g. git fetch origin {rev.removeprefix('origin/')}) or clone with full history"
+            )
+        paths = select_test_paths(changed, internal_dependencies())
         session.log(f"changed since {rev}: testing {', '.join(paths) or 'nothing'}")
         if not paths:
             session.skip("no package changed")
@@ -330,7 +337,10 @@ def build(session: nox.Session) -> None:
     """Wheel and sdist of each package into dist/; then install the wheels in a new venv and import."""
     uv = _uv(session)
     dist = ROOT / "dist"
-    shutil.rmtree(dist, ignore_errors=True)
+    # Only the previous wheels and sdists go: dist/ also holds the wheelhouse, the model store for
+    # the serving image and the rendered manifests.
+    for old in [*dist.glob("*.whl"), *dist.glob("*.tar.gz")]:
+        old.unlink()
     session.run(uv, "build", "--all-packages", "--out-dir", str(dist), external=True)
     for package in PACKAGES:
         version = package_version(package)
@@ -348,13 +358,14 @@ def build(session: nox.Session) -> None:
         session.run(uv, "venv", "--quiet", "--python", sys.executable, str(venv), external=True)
         session.run(
             uv, "pip", "install", "--quiet", "--python", str(python), "-c", str(constraints),
-            *map(str, sorted(dist.glob("*.whl"))), external=True,
+            *(str(dist / f"tabship_{p}-{package_version(p)}-py3-none-any.whl") for p in PACKAGES),
+            external=True,
         )  # fmt: skip
         imports = ", ".join(f"tabship.{p}" for p in PACKAGES)
         session.run(
             str(python), "-c", f"import {imports}; print('imported {imports}')", external=True
         )
-    session.log("built: " + ", ".join(sorted(p.name for p in dist.iterdir())))
+    session.log("built: " + ", ".join(sorted(p.name for p in dist.glob("tabship_*"))))
 
 
 @nox.session(python=PYTHON)

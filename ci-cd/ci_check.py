@@ -29,7 +29,17 @@ BASH_ONLY = {
     r"\{\w+\.\.\w+\}": "brace ranges `{a..b}`",
     r"\w+=\(": "arrays",
 }
-STAGES = ["lint", "typecheck", "test", "train", "build", "image", "deploy", "publish"]
+STAGES = [
+    "lint",
+    "version_check",
+    "typecheck",
+    "test",
+    "train",
+    "build",
+    "image",
+    "deploy",
+    "publish",
+]
 
 
 class Faults(list[str]):

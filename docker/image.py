@@ -472,7 +472,10 @@ def started(tool: str, name: str, command: list[str], port: int) -> Iterator[sub
     env = buildah_env()
     container = output(["buildah", "from", "--pull-never", name], env=env)
     # chroot isolation shares the host's network, so the service listens on the host's loopback.
-    argv = ["buildah", "run", "--isolation", "chroot", container, "--", *command]
+    # A PID namespace of its own: BentoML's workers start new sessions, which a process-group kill
+    # misses; when the namespace's first process dies, the kernel ends every process in it.
+    argv = ["unshare", "--pid", "--fork", "--kill-child"]
+    argv += ["buildah", "run", "--isolation", "chroot", container, "--", *command]
     log("$ " + " ".join(argv))
     process = subprocess.Popen(argv, env=env, text=True, start_new_session=True)
     try:

@@ -25,14 +25,19 @@ def test_the_full_model_clears_the_reference_quality(adult_model: MODEL) -> None
     assert trained.holdout["accuracy"] >= 0.870
 
 
-def test_invariance_a_slightly_different_fnlwgt_rarely_flips_a_label(adult_model: MODEL) -> None:
+def test_invariance_a_slightly_different_fnlwgt_flips_no_confident_label(
+    adult_model: MODEL,
+) -> None:
+    """fnlwgt is a census sampling weight, not a trait of the person: a 1% change may move a
+    borderline row across the threshold, but never a confident one, and rarely any."""
     trained, data = adult_model
     rows = data.holdout.head(2000)
-    base = score(trained, rows) >= 0.5
+    before = score(trained, rows)
     for factor in (0.99, 1.01):
         changed = rows.assign(fnlwgt=(rows["fnlwgt"] * factor).round().astype(rows["fnlwgt"].dtype))
-        flipped = float(np.mean((score(trained, changed) >= 0.5) != base))
-        assert flipped <= 0.01, f"fnlwgt x{factor} flipped {flipped:.2%} of labels"
+        flipped = (score(trained, changed) >= 0.5) != (before >= 0.5)
+        assert float(np.mean(flipped)) <= 0.01, f"fnlwgt x{factor} flipped {np.mean(flipped):.2%}"
+        assert np.all(np.abs(before[flipped] - 0.5) < 0.1), "a confident prediction flipped"
 
 
 def test_direction_more_education_does_not_lower_the_score_on_average(adult_model: MODEL) -> None:

@@ -55,7 +55,11 @@ def _train(args: argparse.Namespace, root: Path) -> int:
         print(_metrics_table({"CV mean": result.cv_mean, "CV std": result.cv_std,
                               "holdout": result.holdout}))  # fmt: skip
         print(result.gate_table)
-        print(f"champion: version {result.champion}; previous: version {result.previous}")
+        aliases = f"champion: version {result.champion}; previous: version {result.previous}"
+        if result.cached:
+            # The record is not refreshed by later runs or rollbacks: `versions` shows the registry.
+            aliases += " (when that run finished; now: tabship-models versions)"
+        print(aliases)
         print(f"model card: {result.card_path}")
         print(f"run {result.run_id} in {result.tracking_uri} ({result.seconds:.1f}s)")
     if not result.gate_passed:
