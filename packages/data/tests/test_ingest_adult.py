@@ -77,6 +77,10 @@ def test_official_test_file_is_the_holdout(adult_store: tuple[Path, td.IngestRes
     assert round((frame["income"] == ">50K").mean(), 3) == 0.239
     holdout, _ = td.load_dataset("adult", store=store, split="holdout")
     assert len(holdout) == 16_281
+    # Adult's two files share some identical rows; the report counts them rather than hiding it.
+    in_both = set(holdout["row_id"]) & set(frame.loc[frame["split"] == "train", "row_id"])
+    assert result.report["rows_in_both_splits"] == len(in_both) == 23
+    assert "23 distinct rows are in both splits" in result.summary()
 
 
 def _name(path: Any) -> str:

@@ -298,6 +298,12 @@ class _Run:
             empty = pl.DataFrame(schema=self.schema.dtypes).select(list(self.cfg.columns))
             self._write_accepted(empty, pl.Series(LINE, [], dtype=pl.Int64), "", "train")
         self._writer.close()
+        # A row in both splits puts holdout data into training: count it, so the report says so.
+        ids = pl.scan_parquet(self.data_path).select("row_id", "split")
+        both = ids.group_by("row_id").agg(pl.col("split").n_unique().alias("splits"))
+        self.stats.rows_in_both_splits = int(
+            both.filter(pl.col("splits") > 1).select(pl.len()).collect().item()
+        )
 
 
 def _with_lines(failures: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:

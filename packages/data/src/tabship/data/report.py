@@ -45,6 +45,8 @@ class RunStats:
     malformed_examples: list[dict[str, Any]] = field(default_factory=list)
     failure_examples: list[dict[str, Any]] = field(default_factory=list)
     split_labels: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Distinct rows (by key, or by content when there is no key) found in both splits.
+    rows_in_both_splits: int = 0
 
     @property
     def rows_in(self) -> int:
@@ -175,6 +177,7 @@ def build_report(
         "failure_examples": stats.failure_examples,
         "malformed_examples": stats.malformed_examples,
         "splits": splits,
+        "rows_in_both_splits": stats.rows_in_both_splits,
         "paths": paths,
         "seconds": round(seconds, 3),
         "created_at": created_at,
@@ -201,6 +204,12 @@ def summary(report: dict[str, Any]) -> str:
         + (f", {report['malformed_lines']:,} malformed lines" if report["malformed_lines"] else "")
         + ")",
     ]
+    overlap = report.get("rows_in_both_splits", 0)
+    if overlap:
+        lines.append(
+            f"  overlap      {overlap:,} distinct rows are in both splits (same key or content):"
+            " the holdout is not disjoint from training"
+        )
     missing = report["missing_values"]["by_column"]
     if missing:
         tokens = "/".join(report["missing_values"]["tokens"])
