@@ -7,7 +7,9 @@ laptop, the pre-commit hooks and every CI system install exactly the same versio
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import json
 import os
 import re
 import shutil
@@ -334,7 +336,10 @@ def hooks(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """Wheel and sdist of each package into dist/; then install the wheels in a new venv and import."""
+    """Wheels and sdists into dist/, checked by importing them in a new venv; the champion's bento.
+
+    The bento goes into dist/bentoml (a BentoML home) when the registry has a champion.
+    """
     uv = _uv(session)
     dist = ROOT / "dist"
     # Only the previous wheels and sdists go: dist/ also holds the wheelhouse, the model store for
@@ -366,6 +371,26 @@ def build(session: nox.Session) -> None:
             str(python), "-c", f"import {imports}; print('imported {imports}')", external=True
         )
     session.log("built: " + ", ".join(sorted(p.name for p in dist.glob("tabship_*"))))
+    _build_bento(session, dist / "bentoml")
+
+
+def _build_bento(session: nox.Session, home: Path) -> None:
+    """The bento of the registry's champion into HOME (a BentoML home), when there is a champion."""
+    registry = os.environ.get("MLFLOW_TRACKING_URI") or (ROOT / "mlruns" / "mlflow.db").exists()
+    versions = []
+    if registry:
+        sync(session, package="serving")
+        listing = session.run(
+            "tabship-models", "versions", "--json", silent=True, success_codes=[0, 1], env=JOB_ENV
+        )
+        # The JSON object is the last line; MLflow may have said something before it.
+        lines = str(listing or "").strip().splitlines()
+        with contextlib.suppress(json.JSONDecodeError, IndexError):
+            versions = json.loads(lines[-1]).get("versions", [])
+    if not any("champion" in v.get("aliases", []) for v in versions):
+        session.log("no champion in the registry yet: no bento (run nox -s train first)")
+        return
+    session.run("tabship-serving", "build", env={"BENTOML_HOME": str(home), **JOB_ENV})
 
 
 @nox.session(python=PYTHON)

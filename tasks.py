@@ -106,7 +106,7 @@ def typecheck(c: Context) -> None:
 
 @task
 def build(c: Context) -> None:
-    """Wheels and sdists of the four packages into dist/ (nox -s build)."""
+    """Wheels and sdists into dist/, and the champion's bento (nox -s build)."""
     _nox(c, "build")
 
 
