@@ -124,33 +124,35 @@ def find_config(start: Path | None = None) -> Path:
     )
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, error: type[Exception] = ConfigError) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping. Every fault raises ERROR with one line that names
+    the file, so each package's config errors read the same and never show a traceback."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise error(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+        raise error(f"{path}: cannot read: {exc}") from None
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise error(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{path}: expected a mapping with a `datasets` key")
+        raise error(f"{path}: expected a mapping at the top level")
     return cast("dict[str, Any]", loaded)
 
 
 def dataset_names(path: Path | str | None = None) -> list[str]:
     """The datasets a config file defines."""
     config_path = Path(path) if path is not None else find_config()
-    datasets = _read_yaml(config_path).get("datasets") or {}
+    datasets = read_yaml_mapping(config_path).get("datasets") or {}
     return sorted(datasets) if isinstance(datasets, dict) else []
 
 
 def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:
     """Load one dataset's config (DATASET, or the file's `default`) from PATH (or `find_config()`)."""
     config_path = (Path(path) if path is not None else find_config()).resolve()
-    document = _read_yaml(config_path)
+    document = read_yaml_mapping(config_path)
     _check_keys(config_path, "the top level", document, {"default", "datasets"})
     datasets = document.get("datasets")
     if not isinstance(datasets, dict) or not datasets:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import yaml
+from tabship.data.config import read_yaml_mapping
 
 FORMAT_VERSION = 1
 DerivedOp = Literal["subtract", "add", "ratio", "log1p"]
@@ -137,12 +137,4 @@ def spec_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> FeatureSp
 
 def load_spec(path: Path) -> FeatureSpec:
     """Read a feature specification from a YAML file."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except yaml.YAMLError as error:
-        raise SpecError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping at the top level")
-    return spec_from_dict(raw, str(path))
+    return spec_from_dict(read_yaml_mapping(path, SpecError), str(path))

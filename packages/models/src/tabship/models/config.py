@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tabship.data.config import read_yaml_mapping
 
 METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
 # Metrics where a larger value is better; the others (log loss, Brier) are losses.
@@ -71,18 +71,6 @@ class GateConfig:
     champion_margin: dict[str, float]
     group_floors: dict[str, float]
     source: str = field(default="<memory>", compare=False)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return raw
 
 
 def _get(raw: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -164,12 +152,12 @@ def gate_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> Ga
 
 def load_train_config(path: Path) -> TrainConfig:
     """Read configs/train.yaml."""
-    return train_config_from_dict(_read(path), str(path))
+    return train_config_from_dict(read_yaml_mapping(path, ConfigError), str(path))
 
 
 def load_gate_config(path: Path) -> GateConfig:
     """Read configs/gate.yaml."""
-    return gate_config_from_dict(_read(path), str(path))
+    return gate_config_from_dict(read_yaml_mapping(path, ConfigError), str(path))
 
 
 def file_digest(*paths: Path) -> str:
