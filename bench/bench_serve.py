@@ -223,8 +223,8 @@ def main() -> int:
     import bentoml
 
     from tabship.serving.artifact import load_artifact
-    from tabship.serving.build import store_champion
     from tabship.serving.cli import serve_command, serve_env
+    from tabship.serving.modelstore import store_champion
     from tabship.serving.scorer import Scorer
 
     stored = store_champion(root)

@@ -70,7 +70,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     root = make_project(base / "project", 2000, 1000)
 
     from tabship.models.job import train
-    from tabship.serving.build import store_champion
+    from tabship.serving.modelstore import store_champion
 
     train(root)
     stored = store_champion(root)

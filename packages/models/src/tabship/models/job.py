@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-import subprocess
 import tempfile
 import time
 import warnings
@@ -28,30 +27,12 @@ from tabship.models.config import TrainConfig, file_digest, load_gate_config, lo
 from tabship.models.dataset import TrainingData, load_training_data
 from tabship.models.gate import evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
+from tabship.models.provenance import git_commit
 from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
 from tabship.models.result import TrainResult
 from tabship.models.training import CVResult, cross_validate, fit_final, make_dataset, predict
 
 Progress = Callable[[str], None]
-
-
-def _git_commit(root: Path) -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return commit + ("-dirty" if dirty else "")
 
 
 def _versions() -> dict[str, str]:
@@ -176,7 +157,7 @@ def train(root: Path, force: bool = False, progress: Progress | None = None) -> 
     gate = evaluate_gate(
         gate_config, trained.holdout, _score_champion(registry, data), trained.groups
     )
-    commit = _git_commit(root)
+    commit = git_commit(root)
     with mlflow.start_run(experiment_id=registry.experiment_id) as run:
         tags = {
             "tabship.cache_key": key,

@@ -34,7 +34,8 @@ def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> N
 
 def cmd_build(args: argparse.Namespace) -> int:
     """Store the champion and build the bento."""
-    from tabship.serving.build import build_bento, store_champion, workspace_root
+    from tabship.serving.bento import build_bento, workspace_root
+    from tabship.serving.modelstore import store_champion
 
     root = _root(args.root)
     stored = store_champion(root)
