@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from tabship.data import Project, project_at
+
 GOALS = {"ratio": 0.7, "p99_c8_ms": 25.0, "bulk_x": 3.0, "ready_s": 4.0}
 
 
@@ -125,13 +127,11 @@ def post_json(client: httpx.Client, path: str, document: Any) -> tuple[Any, floa
     return json.loads(response.content), time.perf_counter() - started
 
 
-def holdout_rows(root: Path, n: int, fields: list[str]) -> list[dict[str, Any]]:
+def holdout_rows(project: Project, n: int, fields: list[str]) -> list[dict[str, Any]]:
     """N holdout rows of the project's latest dataset version (drawn with replacement)."""
-    from tabship.models.config import load_train_config
-    from tabship.models.dataset import load_version
+    from tabship.models import load_run_config, load_version
 
-    config = load_train_config(root / "configs" / "train.yaml")
-    frame = load_version(root, config.dataset).holdout[fields]
+    frame = load_version(project, load_run_config(project).data).holdout[fields]
     frame = frame.sample(n=n, replace=len(frame) < n, random_state=0).reset_index(drop=True)
     objects = frame.astype(object).where(frame.notna(), None)
     return [
@@ -218,7 +218,7 @@ def main() -> int:
     parser.add_argument("--root", default=".", help="project folder (the registry's champion)")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
-    root = Path(args.root).resolve()
+    project = project_at(args.root)
 
     import bentoml
 
@@ -227,12 +227,12 @@ def main() -> int:
     from tabship.serving.modelstore import store_champion
     from tabship.serving.scorer import Scorer
 
-    stored = store_champion(root)
+    stored = store_champion(project)
     scorer = Scorer(load_artifact(Path(bentoml.models.get(stored.tag).path)))
-    rows = holdout_rows(root, args.rows, [f.name for f in scorer.fields])
+    rows = holdout_rows(project, args.rows, [f.name for f in scorer.fields])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**serve_env(root), "TABSHIP_MODEL_TAG": stored.tag}
+    env = {**serve_env(project), "TABSHIP_MODEL_TAG": stored.tag}
     env.pop("TABSHIP_API_TOKEN", None)
     print(f"model {stored.tag} (v{stored.facts.model_version}); load average {os.getloadavg()}")
     server = subprocess.Popen(

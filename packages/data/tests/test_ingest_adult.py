@@ -61,7 +61,8 @@ def test_report_says_how_question_marks_were_treated(
 
 def test_official_test_file_is_the_holdout(adult_store: tuple[Path, td.IngestResult]) -> None:
     store, result = adult_store
-    frame, manifest = td.load_dataset("adult", store=store)
+    stored = td.load_dataset("adult", store=store)
+    frame, manifest = stored.frame, stored.manifest
     assert len(frame) == result.rows_accepted
     counts = frame["split"].value_counts().to_dict()
     assert counts == {"train": 32_561, "holdout": 16_281}
@@ -75,7 +76,7 @@ def test_official_test_file_is_the_holdout(adult_store: tuple[Path, td.IngestRes
         "holdout": 16_281,
     }
     assert round((frame["income"] == ">50K").mean(), 3) == 0.239
-    holdout, _ = td.load_dataset("adult", store=store, split="holdout")
+    holdout = td.load_dataset("adult", store=store, split="holdout").frame
     assert len(holdout) == 16_281
     # Adult's two files share some identical rows; the report counts them rather than hiding it.
     in_both = set(holdout["row_id"]) & set(frame.loc[frame["split"] == "train", "row_id"])

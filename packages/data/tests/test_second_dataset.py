@@ -23,7 +23,8 @@ def test_loans_end_to_end_through_the_api(loans: Loans, check: Checks) -> None:
     result = td.ingest(config, store=loans.store)
     assert (result.rows_in, result.rows_accepted, result.rows_quarantined) == (401, 401, 0)
     check.accounted(result.report_path)
-    frame, manifest = td.load_dataset("loans", store=loans.store)
+    stored = td.load_dataset("loans", store=loans.store)
+    frame, manifest = stored.frame, stored.manifest
     assert list(frame.columns) == [*config.columns, *manifest.meta_columns]
     assert str(frame["income"].dtype) == "float64" and str(frame["id"].dtype) == "int64"
     assert frame["age"].isna().sum() == 1  # `NA` is missing and age is nullable
@@ -75,7 +76,7 @@ def test_header_may_reorder_columns_and_quotes_are_honoured(loans: Loans, check:
     assert (result.rows_accepted, result.rows_quarantined) == (1, 1)
     (record,) = check.records(result.report_path)
     assert record["reasons"] == [{"column": "income", "check": "dtype('Float64')", "value": "1,5"}]
-    frame, _ = td.load_dataset("loans", store=loans.store)
+    frame = td.load_dataset("loans", store=loans.store).frame
     assert frame.loc[0, "defaulted"] == "no" and frame.loc[0, "income"] == 2.5
 
 

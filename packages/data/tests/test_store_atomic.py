@@ -52,7 +52,8 @@ def test_failure_mid_write_leaves_no_half_version(
     assert [p.name for p in check.versions(loans.store)] == [first_version]
     assert _leftovers(loans) == []
     assert store.read_latest(loans.store, "loans") == first_version
-    frame, manifest = td.load_dataset("loans", store=loans.store)
+    stored = td.load_dataset("loans", store=loans.store)
+    frame, manifest = stored.frame, stored.manifest
     assert manifest.version == first_version and len(frame) == 50
 
 

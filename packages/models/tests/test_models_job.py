@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tabship.features import load_spec
+from tabship.data import project_at
+from tabship.models import Registry, fit_model, load_run_config, train
 from tabship.models.cli import EXIT_GATE, main
-from tabship.models.config import load_train_config
-from tabship.models.dataset import load_training_data
-from tabship.models.job import fit_model, train
-from tabship.models.registry import Registry
+
+from .conftest import training_data
 
 
 def registry_of(root: Path) -> Registry:
-    config = load_train_config(root / "configs" / "train.yaml")
-    return Registry(root, config.model_name, config.experiment)
+    config = load_run_config(project_at(root)).train
+    return Registry(project_at(root), config.model_name, config.experiment)
 
 
 def test_first_run_registers_and_promotes_then_the_rerun_is_cached(small_project: Path) -> None:
@@ -105,11 +104,10 @@ def test_a_run_killed_at_any_point_leaves_the_champion(small_project: Path, poin
 
 
 def test_same_data_config_and_seed_give_a_byte_identical_model(small_project: Path) -> None:
-    config = load_train_config(small_project / "configs" / "train.yaml")
-    spec = load_spec(small_project / "configs" / "features.yaml")
-    data = load_training_data(small_project, config.dataset)
-    first = fit_model(data, spec, config, lambda _: None)
-    second = fit_model(data, spec, config, lambda _: None)
+    run = load_run_config(project_at(small_project))
+    data = training_data(project_at(small_project))
+    first = fit_model(data, run.features, run.train, lambda _: None)
+    second = fit_model(data, run.features, run.train, lambda _: None)
     assert first.booster.model_to_string() == second.booster.model_to_string()
     assert first.pipeline.to_json() == second.pipeline.to_json()
     assert first.cv == second.cv

@@ -3,42 +3,24 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import yaml
+
+from tabship.data import Project as TabshipProject
+from tabship.data import project_at
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REPO = Path(__file__).resolve().parents[3]
-SMALL = {"folds": 3, "num_boost_round": 40, "early_stopping_rounds": 10}
-LOW_GATE = {
-    "floors": {"roc_auc": 0.80, "accuracy": 0.75},
-    "champion_margin": {"roc_auc": 0.05},
-    "group_floors": {},
-}
-
-
-def make_project(folder: Path, train_rows: int, holdout_rows: int) -> Path:
-    """The repo's configs and the first rows of the Adult files, with short training."""
-    shutil.copytree(REPO / "configs", folder / "configs")
-    raw = folder / "data" / "raw"
-    raw.mkdir(parents=True)
-    for name, rows in (("adult.data", train_rows), ("adult.test", holdout_rows)):
-        lines = (REPO / "data" / "raw" / name).read_text(encoding="utf-8").splitlines(True)
-        keep = lines[: rows + (1 if name == "adult.test" else 0)]  # adult.test opens with a note
-        (raw / name).write_text("".join(keep), encoding="utf-8")
-    train_path = folder / "configs" / "train.yaml"
-    config = yaml.safe_load(train_path.read_text())
-    config.update(SMALL)
-    train_path.write_text(yaml.safe_dump(config))
-    (folder / "configs" / "gate.yaml").write_text(yaml.safe_dump(LOW_GATE))
-    return folder
 
 
 @dataclass(frozen=True)
@@ -50,9 +32,22 @@ class Project:
     tag: str
     log_path: Path
 
+    @property
+    def home(self) -> TabshipProject:
+        """The tabship project (configs, store, registry) in ROOT."""
+        return project_at(self.root)
+
+    def holdout(self) -> pd.DataFrame:
+        """The holdout rows of the project's latest dataset version."""
+        from tabship.models import load_run_config, load_version
+
+        return load_version(self.home, load_run_config(self.home).data).holdout
+
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+def project(
+    tmp_path_factory: pytest.TempPathFactory, make_small_project: Callable[[Path], Path]
+) -> Iterator[Project]:
     base = tmp_path_factory.mktemp("serving")
     saved = {
         k: os.environ.get(k)
@@ -67,13 +62,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     os.environ.pop("TABSHIP_DATA_STORE", None)
     os.environ["BENTOML_HOME"] = str(base / "bentoml")
     os.environ["BENTOML_DO_NOT_TRACK"] = "True"
-    root = make_project(base / "project", 2000, 1000)
+    root = make_small_project(base / "project")
 
-    from tabship.models.job import train
+    from tabship.models import train
     from tabship.serving.modelstore import store_champion
 
     train(root)
-    stored = store_champion(root)
+    stored = store_champion(project_at(root))
     yield Project(root, base / "bentoml", stored.tag, base / "monitoring")
     for key, value in saved.items():
         if value is None:
@@ -101,7 +96,7 @@ def start_server(project: Project, token: str | None = None) -> Server:
     from tabship.serving.cli import serve_command, serve_env
 
     port = free_port()
-    env = serve_env(project.root)
+    env = serve_env(project.home)
     env.update(
         TABSHIP_MODEL_TAG=project.tag,
         TABSHIP_PREDICTION_LOG=str(project.log_path),

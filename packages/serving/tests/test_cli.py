@@ -13,9 +13,7 @@ from .conftest import Project, Server
 
 
 def _csv(project: Project, folder: Path) -> Path:
-    from tabship.models.dataset import load_version
-
-    frame = load_version(project.root, "adult").holdout.head(50)
+    frame = project.holdout().head(50)
     path = folder / "rows.csv"
     frame.drop(columns=["split"], errors="ignore").to_csv(path, index=False)
     return path

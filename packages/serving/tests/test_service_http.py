@@ -21,10 +21,8 @@ from .conftest import Project, Server
 
 @pytest.fixture(scope="module")
 def holdout(project: Project) -> list[dict[str, Any]]:
-    from tabship.models.dataset import load_version
-
     fields = [f.name for f in load_artifact(_folder(project)).fields]
-    frame = load_version(project.root, "adult").holdout[fields]
+    frame = project.holdout()[fields]
     objects = frame.astype(object).where(frame.notna(), None)
     return [
         {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
@@ -206,15 +204,13 @@ def test_train_serve_skew(server: Server, project: Project, holdout: list[dict[s
     """1,000 holdout rows: HTTP scores equal the offline registry path's to 1e-9."""
     import pandas as pd
 
-    from tabship.models.config import load_train_config
-    from tabship.models.registry import CHAMPION, Registry
-    from tabship.models.training import predict
+    from tabship.models import CHAMPION, Registry, load_train_config, predict
 
     rows = holdout[:1000]
     assert len(rows) >= 900
     served = _post(server, "/predict", {"records": rows}).json()["predictions"]
-    config = load_train_config(project.root / "configs" / "train.yaml")
-    registry = Registry(project.root, config.model_name, config.experiment)
+    config = load_train_config(project.home.train_config)
+    registry = Registry(project.home, config.model_name, config.experiment)
     info = registry.alias(CHAMPION)
     assert info is not None and served[0]["model_version"] == info.version
     booster, pipeline = registry.load(info)

@@ -1,11 +1,14 @@
 """tabship.data: raw files to validated, versioned datasets, with no row lost. See the README.
 
-The public API, used by the features and models packages:
+This module is the package's API: the packages above (features, models, serving) import these
+names from `tabship.data` and never its submodules (an import-linter contract enforces it).
 
-- `load_config(path=None, dataset=None) -> DatasetConfig`
+- `find_project(path=None) -> Project`: where configs, the store and the registry live
+- `load_config(path=None, dataset=None) -> DatasetConfig`, `load_schema(config) -> DatasetSchema`
 - `ingest(dataset=None, sources=None, *, holdout=None, config=None, store=None) -> IngestResult`
-- `load_dataset(name="adult", version="latest", store=None, *, split=None) -> (DataFrame, Manifest)`
-- `list_versions(name="adult", store=None) -> list[Manifest]`
+- `load_dataset(name, version="latest", store=None, *, split=None) -> DatasetVersion`
+- `list_versions(name, store=None) -> list[Manifest]`
+- `atomic_write_text`, `atomic_write_json`, `file_sha256`, `read_yaml_mapping`: shared file helpers
 """
 
 from importlib import import_module
@@ -13,43 +16,68 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabship.data.config import DatasetConfig, load_config
+    from tabship.data.config import DatasetConfig, dataset_names, load_config, read_yaml_mapping
     from tabship.data.errors import ConfigError, DataError, RunRejectedError
+    from tabship.data.files import atomic_write_json, atomic_write_text, file_sha256
     from tabship.data.ingestion import IngestResult, ingest
-    from tabship.data.load import list_versions, load_dataset
-    from tabship.data.store import Manifest, default_store
+    from tabship.data.load import DatasetVersion, list_versions, load_dataset
+    from tabship.data.project import Project, default_store, find_project, project_at
+    from tabship.data.schema import DatasetSchema, load_schema
+    from tabship.data.store import Manifest
 
 __version__ = version("tabship-data")
 
-# Names resolve on first use (PEP 562): `import tabship.data.config` must not pay for polars and
+# Names resolve on first use (PEP 562): `import tabship.data` must not pay for polars and
 # pandera, so that a cached `tabship-models train` answers within a second. No exported name may
 # equal a submodule's name: importing the submodule would shadow it (hence ingestion.py).
 _EXPORTS = {
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetConfig": "config",
+    "DatasetSchema": "schema",
+    "DatasetVersion": "load",
     "IngestResult": "ingestion",
     "Manifest": "store",
+    "Project": "project",
     "RunRejectedError": "errors",
-    "default_store": "store",
+    "atomic_write_json": "files",
+    "atomic_write_text": "files",
+    "dataset_names": "config",
+    "default_store": "project",
+    "file_sha256": "files",
+    "find_project": "project",
     "ingest": "ingestion",
     "list_versions": "load",
     "load_config": "config",
     "load_dataset": "load",
+    "load_schema": "schema",
+    "project_at": "project",
+    "read_yaml_mapping": "config",
 }
 __all__ = [
     "ConfigError",
     "DataError",
     "DatasetConfig",
+    "DatasetSchema",
+    "DatasetVersion",
     "IngestResult",
     "Manifest",
+    "Project",
     "RunRejectedError",
     "__version__",
+    "atomic_write_json",
+    "atomic_write_text",
+    "dataset_names",
     "default_store",
+    "file_sha256",
+    "find_project",
     "ingest",
     "list_versions",
     "load_config",
     "load_dataset",
+    "load_schema",
+    "project_at",
+    "read_yaml_mapping",
 ]
 
 

@@ -20,6 +20,7 @@ from tabship.data import store as st
 from tabship.data.config import load_config
 from tabship.data.errors import ConfigError, DataError, RunRejectedError
 from tabship.data.ingestion import Progress, ingest
+from tabship.data.project import default_store, find_project
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tabship-data", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"tabship-data {__version__}")
     common = _Parser(add_help=False)
+    common.add_argument(
+        "--project",
+        type=Path,
+        help="project folder (default: $TABSHIP_PROJECT, or found from the cwd)",
+    )
     common.add_argument("--dataset", help="dataset name in the config (default: its `default`)")
     common.add_argument("--config", type=Path, help="config file (default: configs/data.yaml)")
     common.add_argument(
@@ -69,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {"ingest": _ingest, "show": _show, "versions": _versions}
     try:
+        _resolve(args)
         return commands[args.command](args)
     except ConfigError as exc:
         return _fail(args, str(exc), EXIT_USAGE)
@@ -91,6 +98,16 @@ def _fail(
     return code
 
 
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill in --config and --store from the project, once: the steps get paths, not guesses."""
+    if args.config is None or args.store is None:
+        # With --project (or $TABSHIP_PROJECT) it must exist; without, outside a project the store
+        # is data/processed under the cwd, as it always was.
+        project = find_project(args.project) if args.project else None
+        args.config = args.config or (project or find_project()).data_config
+        args.store = args.store or (project.store if project else default_store())
+
+
 def _dataset_name(args: argparse.Namespace) -> str:
     if args.dataset:
         return str(args.dataset)
@@ -98,7 +115,7 @@ def _dataset_name(args: argparse.Namespace) -> str:
 
 
 def _store(args: argparse.Namespace) -> Path:
-    return Path(args.store) if args.store else st.default_store()
+    return Path(args.store)
 
 
 def _progress() -> Progress:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +17,7 @@ from typing import Any, Literal, cast
 import yaml
 
 from tabship.data.errors import ConfigError
-
-CONFIG_ENV = "TABSHIP_DATA_CONFIG"
-CONFIG_RELATIVE = Path("configs") / "data.yaml"
+from tabship.data.project import find_project
 
 SplitMethod = Literal["file", "hash"]
 MalformedPolicy = Literal["fail", "quarantine"]
@@ -105,25 +102,6 @@ class DatasetConfig:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def find_config(start: Path | None = None) -> Path:
-    """`$TABSHIP_DATA_CONFIG`, else the nearest `configs/data.yaml` at or above START (the cwd).
-
-    Walking up lets the notebook (run from notebooks/) and the CLI (run from anywhere in the repo)
-    find the same file.
-    """
-    env = os.environ.get(CONFIG_ENV)
-    if env:
-        return Path(env)
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / CONFIG_RELATIVE
-        if candidate.is_file():
-            return candidate
-    raise ConfigError(
-        f"no {CONFIG_RELATIVE} found at or above {here}: pass --config or set {CONFIG_ENV}"
-    )
-
-
 def read_yaml_mapping(path: Path, error: type[Exception] = ConfigError) -> dict[str, Any]:
     """A YAML file whose top level is a mapping. Every fault raises ERROR with one line that names
     the file, so each package's config errors read the same and never show a traceback."""
@@ -144,14 +122,15 @@ def read_yaml_mapping(path: Path, error: type[Exception] = ConfigError) -> dict[
 
 def dataset_names(path: Path | str | None = None) -> list[str]:
     """The datasets a config file defines."""
-    config_path = Path(path) if path is not None else find_config()
+    config_path = Path(path) if path is not None else find_project().data_config
     datasets = read_yaml_mapping(config_path).get("datasets") or {}
     return sorted(datasets) if isinstance(datasets, dict) else []
 
 
 def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:
-    """Load one dataset's config (DATASET, or the file's `default`) from PATH (or `find_config()`)."""
-    config_path = (Path(path) if path is not None else find_config()).resolve()
+    """Load one dataset's config (DATASET, or the file's `default`) from PATH (default: the
+    project's configs/data.yaml)."""
+    config_path = (Path(path) if path is not None else find_project().data_config).resolve()
     document = read_yaml_mapping(config_path)
     _check_keys(config_path, "the top level", document, {"default", "datasets"})
     datasets = document.get("datasets")

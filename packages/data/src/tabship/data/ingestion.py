@@ -27,7 +27,9 @@ from tabship.data import store as st
 from tabship.data.coerce import ROW, coerce
 from tabship.data.config import DatasetConfig, load_config
 from tabship.data.errors import ConfigError, DataError, RunRejectedError
+from tabship.data.files import file_sha256
 from tabship.data.keys import KeyTracker
+from tabship.data.project import default_store
 from tabship.data.quarantine import QuarantineWriter
 from tabship.data.reader import (
     DEFAULT_CHUNK_BYTES,
@@ -129,7 +131,7 @@ def ingest(
     for path, _ in plan:
         check_readable(path)
     stamps = [_stamp(path) for path, _ in plan]
-    hashes = [st.file_sha256(path) for path, _ in plan]
+    hashes = [file_sha256(path) for path, _ in plan]
     full_hash = st.content_hash(
         cfg.name,
         cfg.config_hash(),
@@ -137,7 +139,7 @@ def ingest(
         [(role, digest) for (_, role), digest in zip(plan, hashes, strict=True)],
     )
     version = st.short_version(full_hash)
-    root = Path(store) if store is not None else st.default_store()
+    root = Path(store) if store is not None else default_store()
     final = st.version_dir(root, cfg.name, version)
     if (final / st.MANIFEST_FILE).is_file():
         st.set_latest(root, cfg.name, version)
@@ -461,8 +463,8 @@ def _manifest(run: _Run, version: str, full_hash: str, created_at: str) -> st.Ma
         key=list(cfg.key),
         split={"method": cfg.split.method, "holdout_fraction": cfg.split.holdout_fraction},
         files={
-            st.DATA_FILE: st.file_sha256(run.data_path),
-            st.QUARANTINE_FILE: st.file_sha256(run.temp / st.QUARANTINE_FILE),
+            st.DATA_FILE: file_sha256(run.data_path),
+            st.QUARANTINE_FILE: file_sha256(run.temp / st.QUARANTINE_FILE),
         },
         created_at=created_at,
         tabship_data_version=distribution_version("tabship-data"),

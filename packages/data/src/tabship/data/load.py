@@ -7,12 +7,32 @@ that was altered after publishing is refused rather than trained on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from tabship.data import store as st
 from tabship.data.errors import DataError
+from tabship.data.files import file_sha256
+from tabship.data.project import default_store
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One published version: its accepted rows, its manifest and its folder in the store."""
+
+    frame: pd.DataFrame
+    manifest: st.Manifest
+    path: Path
+
+    @property
+    def data_file(self) -> Path:
+        return self.path / st.DATA_FILE
+
+    def split(self, name: str) -> pd.DataFrame:
+        """The rows of one split (`train` or `holdout`), re-indexed from 0."""
+        return self.frame[self.frame["split"] == name].reset_index(drop=True)
 
 
 def load_dataset(
@@ -22,23 +42,24 @@ def load_dataset(
     *,
     split: str | None = None,
     verify: bool = True,
-) -> tuple[pd.DataFrame, st.Manifest]:
-    """The accepted rows of NAME at VERSION (or `latest`) and that version's manifest.
+) -> DatasetVersion:
+    """The accepted rows of NAME at VERSION (or `latest`), its manifest and its folder.
 
     SPLIT (`train` or `holdout`) keeps only that split. The frame has the dataset's columns
     followed by the manifest's `meta_columns` (split, row_id, source_file, source_line).
     """
-    root = Path(store) if store is not None else st.default_store()
+    root = Path(store) if store is not None else default_store()
     manifest = st.read_manifest(root, name, version)
-    path = st.version_dir(root, name, manifest.version) / st.DATA_FILE
-    if verify and st.file_sha256(path) != manifest.files[st.DATA_FILE]:
+    folder = st.version_dir(root, name, manifest.version)
+    path = folder / st.DATA_FILE
+    if verify and file_sha256(path) != manifest.files[st.DATA_FILE]:
         raise DataError("data file does not match its manifest's sha256", path=path)
     filters = [("split", "==", split)] if split is not None else None
     frame = pd.read_parquet(path, filters=filters)
-    return frame, manifest
+    return DatasetVersion(frame=frame, manifest=manifest, path=folder)
 
 
 def list_versions(name: str = "adult", store: Path | str | None = None) -> list[st.Manifest]:
     """Manifests of every published version of NAME, oldest first."""
-    root = Path(store) if store is not None else st.default_store()
+    root = Path(store) if store is not None else default_store()
     return st.list_versions(root, name)

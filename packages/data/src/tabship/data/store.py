@@ -16,7 +16,6 @@ after the version folder exists. No pickle: parquet, JSON and JSON lines only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -26,10 +25,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabship.data.config import CONFIG_RELATIVE
 from tabship.data.errors import ConfigError
+from tabship.data.files import atomic_write_text
 
-STORE_ENV = "TABSHIP_DATA_STORE"
 DATA_FILE = "data.parquet"
 QUARANTINE_FILE = "quarantine.jsonl"
 REPORT_FILE = "report.json"
@@ -88,22 +86,6 @@ class Manifest:
         return cls(**values)
 
 
-def default_store(start: Path | None = None) -> Path:
-    """`$TABSHIP_DATA_STORE`, else `data/processed` in the project root, else in the cwd.
-
-    The project root is the nearest folder at or above the cwd holding `configs/data.yaml`, so the
-    notebook and the CLI use the same store wherever they run from.
-    """
-    env = os.environ.get(STORE_ENV)
-    if env:
-        return Path(env)
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG_RELATIVE).is_file():
-            return folder / "data" / "processed"
-    return here / "data" / "processed"
-
-
 def content_hash(
     dataset: str, config_hash: str, schema_hash: str, sources: list[tuple[str, str]]
 ) -> str:
@@ -126,15 +108,6 @@ def content_hash(
 def short_version(full_hash: str) -> str:
     """The version's name: 16 hex digits (64 bits) of its content hash."""
     return full_hash[:16]
-
-
-def file_sha256(path: Path, block: int = 4 * 1024 * 1024) -> str:
-    """sha256 of a file's bytes, read in blocks so memory stays flat."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def dataset_dir(store: Path, dataset: str) -> Path:
@@ -257,18 +230,7 @@ def set_latest(store: Path, dataset: str, version: str) -> bool:
     if not (version_dir(store, dataset, version) / MANIFEST_FILE).is_file():
         raise ValueError(f"refusing to point latest at missing version {version}")
     folder = dataset_dir(store, dataset)
-    fd, name = tempfile.mkstemp(prefix=".latest-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(version + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(name).chmod(0o644)
-        Path(name).replace(folder / LATEST)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            Path(name).unlink()
-        raise
+    atomic_write_text(folder / LATEST, version + "\n")
     _fsync_dir(folder)
     return True
 

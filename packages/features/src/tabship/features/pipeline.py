@@ -25,7 +25,19 @@ Matrix = npt.NDArray[np.float64]
 
 
 class UnseenCategoryError(ValueError):
-    """A category not seen at fit time, under the `error` policy; names the column and the record."""
+    """A category not seen at fit time, under the `error` policy.
+
+    RECORD is the row's position in the input, FIELD the column and VALUE the category, so callers
+    (the service's error body) read the facts rather than parse the message.
+    """
+
+    def __init__(self, record: int, field: str, value: object) -> None:
+        self.record = record
+        self.field = field
+        self.value = value
+        super().__init__(
+            f"record {record}: field '{field}': category {value!r} was not seen in training"
+        )
 
 
 class PipelineFileError(ValueError):
@@ -109,10 +121,7 @@ class FittedPipeline:
             if n_unseen:
                 if self.spec.unseen_category == "error":
                     value = columns[name][first_unseen]
-                    raise UnseenCategoryError(
-                        f"record {first_unseen}: field '{name}': category {value!r} was not seen"
-                        " in training"
-                    )
+                    raise UnseenCategoryError(first_unseen, name, value)
                 unseen[name] = n_unseen
             matrix[:, position] = codes
             position += 1

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from tabship.data.config import read_yaml_mapping
+import yaml
 
 FORMAT_VERSION = 1
 DerivedOp = Literal["subtract", "add", "ratio", "log1p"]
@@ -136,5 +136,19 @@ def spec_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> FeatureSp
 
 
 def load_spec(path: Path) -> FeatureSpec:
-    """Read a feature specification from a YAML file."""
-    return spec_from_dict(read_yaml_mapping(path, SpecError), str(path))
+    """Read a feature specification from a YAML file; every fault is one line naming the file.
+
+    (This package depends on no other tabship package, so it reads YAML itself rather than
+    through tabship.data, which would bring polars, pandera and pyarrow along.)
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level")
+    return spec_from_dict(raw, str(path))

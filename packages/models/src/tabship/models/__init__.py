@@ -1,8 +1,118 @@
 """tabship.models: LightGBM with CV and a holdout, a quality gate, and the MLflow registry.
 
-Importing this package is cheap: the heavy modules (training, registry, job) load on first use.
+This module is the package's API; serving imports from here, never from submodules. Importing it
+is cheap: each name loads its module on first use (PEP 562), so LightGBM and MLflow load only when
+a command needs them.
+
+- `train(project, force=False) -> TrainResult`: the main job (cached when nothing changed)
+- `load_run_config(project) -> RunConfig`: every config a run reads, parsed once
+- `Registry(project, model_name, experiment)`: versions and the aliases candidate/champion/previous
+- `load_version(project, data_config, version) -> TrainingData`, `predict`, `binary_metrics`
 """
 
+from importlib import import_module
 from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tabship.models.cache import cache_key
+    from tabship.models.config import (
+        HIGHER_IS_BETTER,
+        METRICS,
+        GateConfig,
+        Group,
+        RunConfig,
+        TrainConfig,
+        gate_config_from_dict,
+        load_gate_config,
+        load_run_config,
+        load_train_config,
+        train_config_from_dict,
+    )
+    from tabship.models.dataset import TrainingData, load_training_data, load_version
+    from tabship.models.job import Trained, fit_model, train, train_run
+    from tabship.models.metrics import binary_metrics
+    from tabship.models.provenance import git_commit
+    from tabship.models.registry import (
+        CANDIDATE,
+        CHAMPION,
+        PREVIOUS,
+        Registry,
+        RegistryError,
+        VersionInfo,
+    )
+    from tabship.models.result import TrainResult
+    from tabship.models.training import predict
 
 __version__ = version("tabship-models")
+
+_EXPORTS = {
+    "CANDIDATE": "registry",
+    "CHAMPION": "registry",
+    "GateConfig": "config",
+    "Group": "config",
+    "HIGHER_IS_BETTER": "config",
+    "METRICS": "config",
+    "PREVIOUS": "registry",
+    "Registry": "registry",
+    "RegistryError": "registry",
+    "RunConfig": "config",
+    "TrainConfig": "config",
+    "TrainResult": "result",
+    "Trained": "job",
+    "TrainingData": "dataset",
+    "VersionInfo": "registry",
+    "binary_metrics": "metrics",
+    "cache_key": "cache",
+    "fit_model": "job",
+    "gate_config_from_dict": "config",
+    "git_commit": "provenance",
+    "load_gate_config": "config",
+    "load_run_config": "config",
+    "load_train_config": "config",
+    "load_training_data": "dataset",
+    "load_version": "dataset",
+    "predict": "training",
+    "train": "job",
+    "train_config_from_dict": "config",
+    "train_run": "job",
+}
+__all__ = [
+    "CANDIDATE",
+    "CHAMPION",
+    "HIGHER_IS_BETTER",
+    "METRICS",
+    "PREVIOUS",
+    "GateConfig",
+    "Group",
+    "Registry",
+    "RegistryError",
+    "RunConfig",
+    "TrainConfig",
+    "TrainResult",
+    "Trained",
+    "TrainingData",
+    "VersionInfo",
+    "__version__",
+    "binary_metrics",
+    "cache_key",
+    "fit_model",
+    "gate_config_from_dict",
+    "git_commit",
+    "load_gate_config",
+    "load_run_config",
+    "load_train_config",
+    "load_training_data",
+    "load_version",
+    "predict",
+    "train",
+    "train_config_from_dict",
+    "train_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tabship.models' has no attribute {name!r}")
+    return getattr(import_module(f"tabship.models.{module}"), name)

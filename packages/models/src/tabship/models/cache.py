@@ -1,8 +1,8 @@
 """The training cache: a finished run is reused when nothing that shapes it has changed.
 
-The key covers the raw source files, every config file, the code of the packages that train, and the
-tracking URI. This module imports nothing heavy (no pandas, LightGBM or MLflow), so that a no-op
-`train` answers within a second.
+The key covers the raw source files, the configs training reads, the code of the packages that
+train, the library versions and the tracking URI. This module imports nothing heavy (no pandas,
+LightGBM or MLflow), so that a no-op `train` answers within a second.
 """
 
 from __future__ import annotations
@@ -11,15 +11,12 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from tabship.data.config import load_config
-from tabship.models.config import load_train_config
+from tabship.data import Project, atomic_write_json, file_sha256
+from tabship.models.config import RunConfig
 from tabship.models.result import TrainResult
-from tabship.models.tracking import tracking_uri
 
 CACHE_FOLDER = "tabship-cache"
 CODE_PACKAGES = ("tabship.data", "tabship.features", "tabship.models")
@@ -35,39 +32,47 @@ def _package_files(package: str) -> list[Path]:
     )
 
 
-def cache_key(root: Path, dataset: str, uri: str) -> str:
-    """sha256 over everything a training run depends on."""
+def config_files(project: Project, run: RunConfig) -> list[Path]:
+    """The config files a training run reads, in a fixed order."""
+    return [
+        project.data_config,
+        run.data.schema_path,
+        project.features_config,
+        project.train_config,
+        project.gate_config,
+    ]
+
+
+def cache_key(project: Project, run: RunConfig) -> str:
+    """sha256 over everything a training run depends on. Each raw file is hashed once per
+    process (tabship.data.file_sha256 remembers it), so the ingest that follows does not again."""
     digest = hashlib.sha256()
 
     def add(label: str, data: bytes) -> None:
         digest.update(f"{label}:{len(data)}:".encode())
         digest.update(data)
 
-    data_config = load_config(root / "configs" / "data.yaml", dataset)
-    for path in (*data_config.train_sources, *data_config.holdout_sources):
-        add(f"source {path.name}", hashlib.sha256(path.read_bytes()).digest())
-    configs = root / "configs"
-    used = [configs / "data.yaml", data_config.schema_path]
-    used += [configs / name for name in ("features.yaml", "train.yaml", "gate.yaml")]
-    for path in used:
+    for path in (*run.data.train_sources, *run.data.holdout_sources):
+        add(f"source {path.name}", file_sha256(path).encode())
+    for path in config_files(project, run):
         add(f"config {path.name}", path.read_bytes())
     for package in CODE_PACKAGES:
         for path in _package_files(package):
             add(f"code {package}/{path.name}", path.read_bytes())
     for library in LIBRARIES:
         add(f"library {library}", importlib.metadata.version(library).encode())
-    add("tracking", uri.encode())
+    add("tracking", project.tracking_uri.encode())
     return digest.hexdigest()
 
 
-def cache_folder(root: Path) -> Path:
+def cache_folder(project: Project) -> Path:
     """Records live beside the tracking store, so that deleting mlruns/ forgets them too."""
-    return root / "mlruns" / CACHE_FOLDER
+    return project.mlruns / CACHE_FOLDER
 
 
-def read_record(root: Path, key: str) -> dict[str, Any] | None:
-    """The record of a finished run with this key, or None."""
-    path = cache_folder(root) / f"{key}.json"
+def read_record(project: Project, key: str) -> TrainResult | None:
+    """The finished run with this key, or None."""
+    path = cache_folder(project) / f"{key}.json"
     try:
         record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -75,24 +80,10 @@ def read_record(root: Path, key: str) -> dict[str, Any] | None:
     card = record.get("card_path")
     if card and not Path(card).exists():
         return None
-    return record
+    return TrainResult(**{**record, "cached": True})
 
 
-def write_record(root: Path, key: str, record: dict[str, Any]) -> None:
+def write_record(project: Project, key: str, result: TrainResult) -> None:
     """Write atomically: a run only counts as cached once its record is complete."""
-    folder = cache_folder(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{key}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(record, out, indent=2, sort_keys=True)
-    Path(temporary).replace(folder / f"{key}.json")
-
-
-def lookup(root: Path, force: bool = False) -> tuple[str, TrainResult | None]:
-    """The cache key for the current inputs, and the finished run it names (None when FORCE)."""
-    config = load_train_config(root / "configs" / "train.yaml")
-    key = cache_key(root, config.dataset, tracking_uri(root))
-    record = None if force else read_record(root, key)
-    if record is None:
-        return key, None
-    return key, TrainResult(**{**record, "cached": True})
+    record = {k: v for k, v in result.to_dict().items() if k != "cached"}
+    atomic_write_json(cache_folder(project) / f"{key}.json", record)

@@ -12,9 +12,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tabship.data import ConfigError, find_project
 from tabship.models import __version__
+from tabship.models.config import METRICS, load_run_config, load_train_config
+
+if TYPE_CHECKING:
+    from tabship.data import Project
+    from tabship.models.config import TrainConfig
+    from tabship.models.registry import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE = 0, 1, 3
 
@@ -27,22 +34,23 @@ def _progress(started: float) -> Any:
 
 
 def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
-    names = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
-    lines = [f"{'':10}" + "".join(f"{n:>10}" for n in names)]
+    lines = [f"{'':10}" + "".join(f"{n:>10}" for n in METRICS)]
     for label, metrics in rows.items():
-        lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in names))
+        lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in METRICS))
     return "\n".join(lines)
 
 
-def _train(args: argparse.Namespace, root: Path) -> int:
-    from tabship.models.cache import lookup  # light: no LightGBM, MLflow or pandas
+def _train(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models import cache  # light: no LightGBM, MLflow or pandas
 
     started = time.perf_counter()
-    _, hit = lookup(root, args.force)
+    run = load_run_config(project)
+    key = cache.cache_key(project, run)
+    hit = None if args.force else cache.read_record(project, key)
     if hit is None:
-        from tabship.models.job import train
+        from tabship.models.job import train_run
 
-        result = train(root, force=True, progress=_progress(started))
+        result = train_run(project, run, key, progress=_progress(started))
     else:
         result = hit
         result.seconds = round(time.perf_counter() - started, 3)
@@ -72,27 +80,29 @@ def _train(args: argparse.Namespace, root: Path) -> int:
     return EXIT_OK
 
 
-def _registry(root: Path) -> Any:
-    from tabship.models.config import load_train_config
+def _registry(project: Project) -> tuple[TrainConfig, Registry]:
     from tabship.models.registry import Registry
 
-    config = load_train_config(root / "configs" / "train.yaml")
-    return config, Registry(root, config.model_name, config.experiment)
+    config = load_train_config(project.train_config)
+    return config, Registry(project, config.model_name, config.experiment)
 
 
-def _evaluate(args: argparse.Namespace, root: Path) -> int:
+def _evaluate(args: argparse.Namespace, project: Project) -> int:
+    from tabship.data import load_config
     from tabship.models.dataset import load_version
     from tabship.models.metrics import binary_metrics
     from tabship.models.training import predict
 
-    config, registry = _registry(root)
+    config, registry = _registry(project)
     info = registry.version(args.version) if args.version else registry.alias(args.alias)
     if info is None:
         print(
             f"error: {config.model_name} has no version with alias {args.alias!r}", file=sys.stderr
         )
         return EXIT_FAILED
-    data = load_version(root, config.dataset, args.dataset_version)
+    data = load_version(
+        project, load_config(project.data_config, config.dataset), args.dataset_version
+    )
     booster, pipeline = registry.load(info)
     score = predict(booster, pipeline.transform(data.holdout).matrix)
     metrics = binary_metrics(data.y_holdout, score, config.threshold)
@@ -107,8 +117,8 @@ def _evaluate(args: argparse.Namespace, root: Path) -> int:
     return EXIT_OK
 
 
-def _rollback(args: argparse.Namespace, root: Path) -> int:
-    config, registry = _registry(root)
+def _rollback(args: argparse.Namespace, project: Project) -> int:
+    config, registry = _registry(project)
     restored, replaced = registry.rollback()
     if args.json:
         print(json.dumps({"champion": restored.version, "previous": replaced.version}))
@@ -118,8 +128,8 @@ def _rollback(args: argparse.Namespace, root: Path) -> int:
     return EXIT_OK
 
 
-def _versions(args: argparse.Namespace, root: Path) -> int:
-    config, registry = _registry(root)
+def _versions(args: argparse.Namespace, project: Project) -> int:
+    config, registry = _registry(project)
     rows = registry.versions()
     if args.json:
         print(json.dumps({"model_name": config.model_name, "versions": rows}))
@@ -134,7 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tabship-models {__version__}")
-    parser.add_argument("--root", type=Path, default=None, help="project folder (default: found)")
+    parser.add_argument(
+        "--project", "--root", dest="project", type=Path, default=None,
+        help="project folder (default: $TABSHIP_PROJECT, or found from the cwd)",
+    )  # fmt: skip
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="ingest, features, CV, holdout, registry and gate")
     train.add_argument("--force", action="store_true", help="retrain even if a matching run exists")
@@ -154,10 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": _versions,
     }
     try:
-        from tabship.models.tracking import project_root
-
-        root = args.root.resolve() if args.root else project_root()
-        return handlers[args.command](args, root)
+        return handlers[args.command](args, find_project(args.project))
+    except ConfigError as error:  # already one line naming the file and the field
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except Exception as error:  # every failure becomes one clear line, never a traceback
         kind = type(error).__name__
         print(f"error: {kind}: {error}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Training and gate settings, read from configs/train.yaml and configs/gate.yaml."""
+"""Training and gate settings, read from configs/train.yaml and configs/gate.yaml, and the run's
+whole configuration (data, features, training, gate), parsed once and handed to every step."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabship.data.config import read_yaml_mapping
+from tabship.data import ConfigError, DatasetConfig, Project, load_config, read_yaml_mapping
+from tabship.features import FeatureSpec, SpecError, load_spec
 
 METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
 # Metrics where a larger value is better; the others (log loss, Brier) are losses.
@@ -19,10 +21,6 @@ HIGHER_IS_BETTER = {
     "log_loss": False,
     "brier": False,
 }
-
-
-class ConfigError(ValueError):
-    """A settings file that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -167,3 +165,30 @@ def file_digest(*paths: Path) -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every config a training run reads, each parsed once, at the start of the command."""
+
+    data: DatasetConfig
+    features: FeatureSpec
+    train: TrainConfig
+    gate: GateConfig
+
+
+def load_run_config(project: Project) -> RunConfig:
+    """Parse the project's train, data, features and gate configs (each once).
+
+    Every fault is a tabship.data.ConfigError naming the file and the field, whichever package
+    parsed it: the features package's SpecError is re-raised as one, with the same message.
+    """
+    train = load_train_config(project.train_config)
+    data = load_config(project.data_config, train.dataset)
+    try:
+        features = load_spec(project.features_config)
+    except SpecError as error:
+        raise ConfigError(str(error)) from None
+    return RunConfig(
+        data=data, features=features, train=train, gate=load_gate_config(project.gate_config)
+    )

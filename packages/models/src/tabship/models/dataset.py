@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tabship.data.config import load_config
-from tabship.data.ingestion import ingest
-from tabship.data.load import load_dataset
-from tabship.data.store import Manifest, default_store
+from tabship.data import DatasetConfig, DatasetVersion, Manifest, Project, ingest, load_dataset
 from tabship.models.metrics import Labels
 
 
@@ -20,14 +16,16 @@ from tabship.models.metrics import Labels
 class TrainingData:
     """One dataset version, split into its training and holdout rows, with 0/1 labels."""
 
-    root: Path
-    manifest: Manifest
-    data_path: Path
+    version: DatasetVersion
     target: str
     train: pd.DataFrame
     holdout: pd.DataFrame
     y_train: Labels
     y_holdout: Labels
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.version.manifest
 
 
 def labels(frame: pd.DataFrame, target: str, positive: str) -> Labels:
@@ -35,35 +33,29 @@ def labels(frame: pd.DataFrame, target: str, positive: str) -> Labels:
     return np.asarray((frame[target] == positive).to_numpy(), dtype=np.int_)
 
 
-def load_version(root: Path, dataset: str, version: str = "latest") -> TrainingData:
+def load_version(project: Project, config: DatasetConfig, version: str = "latest") -> TrainingData:
     """A stored dataset version, as training data."""
-    config = load_config(root / "configs" / "data.yaml", dataset)
-    store = default_store(root)
-    frame, manifest = load_dataset(config.name, version, store)
-    train = frame[frame["split"] == "train"].reset_index(drop=True)
-    holdout = frame[frame["split"] == "holdout"].reset_index(drop=True)
-    target = config.target.column
+    stored = load_dataset(config.name, version, project.store)
+    train, holdout = stored.split("train"), stored.split("holdout")
+    target, positive = config.target.column, config.target.positive
     return TrainingData(
-        root=root,
-        manifest=manifest,
-        data_path=store / config.name / manifest.version,
+        version=stored,
         target=target,
         train=train,
         holdout=holdout,
-        y_train=labels(train, target, config.target.positive),
-        y_holdout=labels(holdout, target, config.target.positive),
+        y_train=labels(train, target, positive),
+        y_holdout=labels(holdout, target, positive),
     )
 
 
 def load_training_data(
-    root: Path, dataset: str, progress: Callable[[str], None] | None = None
+    project: Project, config: DatasetConfig, progress: Callable[[str], None] | None = None
 ) -> TrainingData:
     """Ingest the configured sources (idempotent: an existing version is reused), then load it."""
-    config = load_config(root / "configs" / "data.yaml", dataset)
-    result = ingest(config, store=default_store(root))
+    result = ingest(config, store=project.store)
     if progress is not None:
         progress(
             f"ingest: {result.rows_in} rows read, {result.rows_accepted} accepted, "
             f"{result.rows_quarantined} quarantined -> version {result.version}"
         )
-    return load_version(root, config.name, result.version)
+    return load_version(project, config, result.version)

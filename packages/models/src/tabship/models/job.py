@@ -20,12 +20,13 @@ import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
 
-from tabship.features import FeatureSpec, FittedPipeline, fit, load_spec
+from tabship.data import Project, project_at
+from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
-from tabship.models.config import TrainConfig, file_digest, load_gate_config, load_train_config
+from tabship.models.config import RunConfig, TrainConfig, file_digest, load_run_config
 from tabship.models.dataset import TrainingData, load_training_data
-from tabship.models.gate import evaluate_gate
+from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
 from tabship.models.provenance import git_commit
 from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
@@ -46,16 +47,16 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _score_champion(registry: Registry, data: TrainingData) -> dict[str, float] | None:
+def _score_champion(
+    registry: Registry, data: TrainingData, threshold: float
+) -> dict[str, float] | None:
     """Re-score the current champion on this holdout, so the comparison is like for like."""
     champion = registry.alias(CHAMPION)
     if champion is None:
         return None
     booster, pipeline = registry.load(champion)
-    matrix = pipeline.transform(data.holdout).matrix
-    score = predict(booster, matrix)
-    config_threshold = load_train_config(data.root / "configs" / "train.yaml").threshold
-    return binary_metrics(data.y_holdout, score, config_threshold)
+    score = predict(booster, pipeline.transform(data.holdout).matrix)
+    return binary_metrics(data.y_holdout, score, threshold)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def _log_run(
     with warnings.catch_warnings():
         # A local path matches two equivalent MLflow source types; MLflow warns and picks one.
         warnings.simplefilter("ignore", UserWarning)
-        source = resolve_dataset_source(data.data_path.resolve().as_uri())
+        source = resolve_dataset_source(data.version.path.resolve().as_uri())
     dataset = MetaDataset(  # type: ignore[abstract]  # MLflow's stub marks `profile` abstract
         source, name=f"{config.dataset}@{data.manifest.version}", digest=data.manifest.version
     )
@@ -127,38 +128,44 @@ def _log_run(
         mlflow.log_artifact(str(pipeline_path), str(Path(PIPELINE_ARTIFACT).parent))
 
 
-def train(root: Path, force: bool = False, progress: Progress | None = None) -> TrainResult:
-    """Run the whole job, or return the cached run when nothing changed (unless FORCE).
+def train(
+    project: Project | Path, force: bool = False, progress: Progress | None = None
+) -> TrainResult:
+    """The whole job for PROJECT (or a project folder), or its cached run when nothing changed."""
+    resolved = project if isinstance(project, Project) else project_at(project)
+    run = load_run_config(resolved)
+    key = cache.cache_key(resolved, run)
+    hit = None if force else cache.read_record(resolved, key)
+    return hit if hit is not None else train_run(resolved, run, key, progress)
+
+
+def train_run(
+    project: Project, run: RunConfig, key: str, progress: Progress | None = None
+) -> TrainResult:
+    """Train, register and gate, with the configs already parsed and the cache key computed.
 
     The champion alias moves last, after the run, the model version and the card are complete, so
     a run killed at any point leaves `champion` and `previous` as they were.
     """
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    key, hit = cache.lookup(root, force)
-    if hit is not None:
-        hit.seconds = round(time.perf_counter() - started, 3)
-        return hit
-    configs = root / "configs"
-    config = load_train_config(configs / "train.yaml")
-    gate_config = load_gate_config(configs / "gate.yaml")
-    spec = load_spec(configs / "features.yaml")
+    config = run.train
     timings: dict[str, float] = {}
 
     say(f"ingest: dataset {config.dataset}")
-    data = load_training_data(root, config.dataset, progress=say)
+    data = load_training_data(project, run.data, progress=say)
     timings["ingest"] = round(time.perf_counter() - started, 3)
-    trained = fit_model(data, spec, config, say)
+    trained = fit_model(data, run.features, config, say)
     timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
     fault_point("trained")
 
     say("registry: scoring the champion on this holdout, then registering the candidate")
-    registry = Registry(root, config.model_name, config.experiment)
-    gate = evaluate_gate(
-        gate_config, trained.holdout, _score_champion(registry, data), trained.groups
-    )
-    commit = git_commit(root)
-    with mlflow.start_run(experiment_id=registry.experiment_id) as run:
+    registry = Registry(project, config.model_name, config.experiment)
+    champion_metrics = _score_champion(registry, data, config.threshold)
+    gate = evaluate_gate(run.gate, trained.holdout, champion_metrics, trained.groups)
+    commit = git_commit(project.root)
+    with mlflow.start_run(experiment_id=registry.experiment_id) as mlflow_run:
+        run_id = mlflow_run.info.run_id
         tags = {
             "tabship.cache_key": key,
             "tabship.dataset": config.dataset,
@@ -168,35 +175,10 @@ def train(root: Path, force: bool = False, progress: Progress | None = None) -> 
         }
         _log_run(data, config, trained, tags)
         fault_point("logged")
-        version = registry.register(trained.booster, run.info.run_id)
+        version = registry.register(trained.booster, run_id)
         fault_point("registered")
-        facts = CardFacts(
-            model_name=config.model_name,
-            model_version=version.version,
-            run_id=run.info.run_id,
-            dataset=config.dataset,
-            dataset_version=data.manifest.version,
-            schema_hash=data.manifest.schema_hash,
-            config_hash=file_digest(
-                configs / "train.yaml", configs / "gate.yaml", configs / "features.yaml"
-            ),
-            git_commit=commit,
-            packages=_versions(),
-            best_iteration=trained.cv.best_iteration,
-            cv_mean=trained.cv.mean,
-            cv_std=trained.cv.std,
-            holdout=trained.holdout,
-            holdout_rows=len(data.holdout),
-            train_rows=len(data.train),
-            groups=groups_for_card(trained.groups),
-            feature_importance=importance_shares(
-                trained.pipeline.feature_names,
-                [float(g) for g in trained.booster.feature_importance("gain")],
-            ),
-            gate=[asdict(c) for c in gate.checks],
-            gate_passed=gate.passed,
-        )
-        card_folder = root / "artifacts" / "models" / config.model_name / f"v{version.version}"
+        facts = _card_facts(project, config, data, trained, gate, version.version, run_id, commit)
+        card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
     fault_point("carded")
@@ -210,7 +192,7 @@ def train(root: Path, force: bool = False, progress: Progress | None = None) -> 
         status="promoted" if gate.passed else "gate_failed",
         model_name=config.model_name,
         model_version=version.version,
-        run_id=run.info.run_id,
+        run_id=run_id,
         dataset_version=data.manifest.version,
         cv_mean=trained.cv.mean,
         cv_std=trained.cv.std,
@@ -226,8 +208,44 @@ def train(root: Path, force: bool = False, progress: Progress | None = None) -> 
         timings=timings,
         seconds=round(time.perf_counter() - started, 3),
     )
-    cache.write_record(root, key, {k: v for k, v in result.to_dict().items() if k != "cached"})
+    cache.write_record(project, key, result)
     return result
+
+
+def _card_facts(
+    project: Project,
+    config: TrainConfig,
+    data: TrainingData,
+    trained: Trained,
+    gate: GateResult,
+    version: str,
+    run_id: str,
+    commit: str,
+) -> CardFacts:
+    return CardFacts(
+        model_name=config.model_name,
+        model_version=version,
+        run_id=run_id,
+        dataset=config.dataset,
+        dataset_version=data.manifest.version,
+        schema_hash=data.manifest.schema_hash,
+        config_hash=file_digest(project.train_config, project.gate_config, project.features_config),
+        git_commit=commit,
+        packages=_versions(),
+        best_iteration=trained.cv.best_iteration,
+        cv_mean=trained.cv.mean,
+        cv_std=trained.cv.std,
+        holdout=trained.holdout,
+        holdout_rows=len(data.holdout),
+        train_rows=len(data.train),
+        groups=groups_for_card(trained.groups),
+        feature_importance=importance_shares(
+            trained.pipeline.feature_names,
+            [float(g) for g in trained.booster.feature_importance("gain")],
+        ),
+        gate=[asdict(c) for c in gate.checks],
+        gate_passed=gate.passed,
+    )
 
 
 def fault_point(name: str) -> None:

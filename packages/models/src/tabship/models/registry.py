@@ -19,8 +19,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from tabship.data import Project
 from tabship.features import FittedPipeline, load_pipeline
-from tabship.models.tracking import tracking_uri
 
 # MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
 logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -46,9 +46,9 @@ class VersionInfo:
 class Registry:
     """One registered model in one MLflow tracking store."""
 
-    def __init__(self, root: Path, model_name: str, experiment: str) -> None:
-        self.uri = tracking_uri(root)
-        (root / "mlruns").mkdir(parents=True, exist_ok=True)
+    def __init__(self, project: Project, model_name: str, experiment: str) -> None:
+        self.uri = project.tracking_uri
+        project.mlruns.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(self.uri)
         self.client = MlflowClient(self.uri)
         self.name = model_name
@@ -57,7 +57,7 @@ class Registry:
             # Artifacts beside the sqlite file, not in the current directory.
             location = None
             if self.uri.startswith("sqlite:"):
-                location = (root / "mlruns" / "artifacts").resolve().as_uri()
+                location = (project.mlruns / "artifacts").as_uri()
             self.experiment_id = self.client.create_experiment(
                 experiment, artifact_location=location
             )

@@ -14,18 +14,21 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tabship.serving import __version__
+
+if TYPE_CHECKING:
+    from tabship.data import Project
 
 SERVICE = "tabship.serving.service:TabshipClassifier"
 DEFAULT_URL = "http://127.0.0.1:3000"
 
 
-def _root(value: str | None) -> Path:
-    from tabship.models.tracking import project_root
+def _project(value: str | None) -> Project:
+    from tabship.data import find_project
 
-    return Path(value).resolve() if value else project_root()
+    return find_project(value)
 
 
 def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> None:
@@ -37,15 +40,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     from tabship.serving.bento import build_bento, workspace_root
     from tabship.serving.modelstore import store_champion
 
-    root = _root(args.root)
-    stored = store_champion(root)
+    stored = store_champion(_project(args.project))
     document: dict[str, Any] = {
         "model": stored.tag,
         "model_created": stored.created,
         **asdict(stored.facts),
     }
     if not args.model_only:
-        document.update(build_bento(workspace_root(), stored))
+        wheels = Path(args.wheels) if args.wheels else None
+        requirements = Path(args.requirements) if args.requirements else None
+        document.update(
+            build_bento(workspace_root(), stored, wheels=wheels, requirements=requirements)
+        )
     summary = (
         f"model {stored.tag} ({'new' if stored.created else 'already stored'}): "
         f"{stored.facts.model_name} v{stored.facts.model_version}, "
@@ -62,25 +68,27 @@ def serve_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
 
 
-def serve_env(root: Path | None) -> dict[str, str]:
+def serve_env(project: Project | None) -> dict[str, str]:
     """The environment the service reads: the serving config of the project, when there is one."""
     from tabship.serving.settings import SETTINGS_ENV
 
     env = dict(os.environ)
-    if root is not None and (root / "configs" / "serving.yaml").is_file():
-        env.setdefault(SETTINGS_ENV, str(root / "configs" / "serving.yaml"))
+    if project is not None and project.serving_config.is_file():
+        env.setdefault(SETTINGS_ENV, str(project.serving_config))
     return env
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with `bentoml serve` (signals then reach the server directly)."""
+    from tabship.data import ConfigError
+
     try:
-        root: Path | None = _root(args.root)
-    except FileNotFoundError:
-        root = None
+        project: Project | None = _project(args.project)
+    except ConfigError:
+        project = None  # serving needs only the model store; the project adds serving.yaml
     command = serve_command(args.host, args.port)
     print(f"serving {SERVICE} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    os.execve(command[0], command, serve_env(root))  # noqa: S606  (no shell: a fixed argv)
+    os.execve(command[0], command, serve_env(project))  # noqa: S606  (no shell: a fixed argv)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -117,16 +125,21 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="champion into the BentoML store, then a bento")
-    build.add_argument("--root", help="project folder (default: found from the cwd)")
+    build.add_argument(
+        "--project", "--root", dest="project", help="project folder (default: found)"
+    )
     build.add_argument("--model-only", action="store_true", help="store the model, skip the bento")
+    build.add_argument("--wheels", help="folder of the workspace wheels (default: built here)")
+    build.add_argument("--requirements", help="requirements file (default: exported from uv.lock)")
     build.add_argument("--json", action="store_true", help="print one JSON object")
     build.set_defaults(run=cmd_build)
 
     serve = commands.add_parser("serve", help="run bentoml serve for the service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--root", help="project folder, for configs/serving.yaml")
-    serve.add_argument("--json", action="store_true", help="(accepted for symmetry)")
+    serve.add_argument(
+        "--project", "--root", dest="project", help="project folder, for configs/serving.yaml"
+    )
     serve.set_defaults(run=cmd_serve)
 
     predict = commands.add_parser("predict", help="score a CSV file")

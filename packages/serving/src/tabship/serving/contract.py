@@ -12,8 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from tabship.data.config import DatasetConfig
-from tabship.data.schema import DatasetSchema
+from tabship.data import DatasetConfig, DatasetSchema
 from tabship.serving.schema import FieldSpec, Kind
 
 

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tabship.serving.artifact import (
     MODEL_FILE,
@@ -21,6 +22,9 @@ from tabship.serving.artifact import (
 )
 from tabship.serving.contract import request_fields
 from tabship.serving.schema import fields_to_json
+
+if TYPE_CHECKING:
+    from tabship.data import Project
 
 
 class BuildError(RuntimeError):
@@ -36,20 +40,18 @@ class StoredModel:
     created: bool
 
 
-def store_champion(root: Path) -> StoredModel:
+def store_champion(project: Project) -> StoredModel:
     """Copy the registry's champion (model file, pipeline, request schema) into the model store.
 
     Idempotent: when the store already holds this model version, that entry is returned.
     """
     import bentoml
 
-    from tabship.data.config import load_config
-    from tabship.data.schema import load_schema
-    from tabship.models.config import load_train_config
-    from tabship.models.registry import CHAMPION, Registry
+    from tabship.data import load_config, load_schema
+    from tabship.models import CHAMPION, Registry, load_train_config
 
-    config = load_train_config(root / "configs" / "train.yaml")
-    registry = Registry(root, config.model_name, config.experiment)
+    config = load_train_config(project.train_config)
+    registry = Registry(project, config.model_name, config.experiment)
     info = registry.alias(CHAMPION)
     if info is None:
         raise BuildError(f"{config.model_name} has no champion: train one first (nox -s train)")
@@ -62,7 +64,7 @@ def store_champion(root: Path) -> StoredModel:
             facts = read_facts(Path(existing.path))
             return StoredModel(str(existing.tag), facts, created=False)
     tags = registry.client.get_run(info.run_id).data.tags
-    data_config = load_config(root / "configs" / "data.yaml", config.dataset)
+    data_config = load_config(project.data_config, config.dataset)
     fields = request_fields(data_config, load_schema(data_config))
     facts = ModelFacts(
         model_name=info.name,

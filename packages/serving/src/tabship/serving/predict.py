@@ -57,7 +57,7 @@ def predict_local(path: Path, tag: str | None = None) -> PredictResult:
     """Validate with the request schema and score in this process, from the model store."""
     from pydantic import ValidationError
 
-    from tabship.features.pipeline import UnseenCategoryError
+    from tabship.features import UnseenCategoryError
     from tabship.serving.artifact import load_artifact
     from tabship.serving.errors import from_pydantic
     from tabship.serving.schema import records_adapter

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,7 +30,7 @@ from tabship.serving.settings import MODEL_TAG_ENV, load_settings
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
-    from tabship.features.pipeline import UnseenCategoryError
+    from tabship.features import UnseenCategoryError
     from tabship.serving.scorer import Contribution, Scored
 
 SETTINGS = load_settings()
@@ -121,7 +120,6 @@ ExplainInput = create_model(
 )
 ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
 PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
-_UNSEEN = re.compile(r"record (\d+): field '([^']+)'")
 
 
 def _json(document: dict[str, Any]) -> Response:
@@ -130,12 +128,8 @@ def _json(document: dict[str, Any]) -> Response:
 
 
 def _unseen_error(error: UnseenCategoryError) -> ClientError:
-    found = _UNSEEN.search(str(error))
     detail = Detail(
-        type="unseen_category",
-        message=str(error),
-        record=int(found.group(1)) if found else None,
-        field=found.group(2) if found else None,
+        type="unseen_category", message=str(error), record=error.record, field=error.field
     )
     return ClientError(ErrorBody(422, "invalid_input", "a category unknown to the model", [detail]))
 
@@ -156,7 +150,7 @@ class TabshipClassifier:
     model = MODEL_REF
 
     def __init__(self) -> None:
-        from tabship.features.pipeline import UnseenCategoryError
+        from tabship.features import UnseenCategoryError
         from tabship.serving.predictlog import log_predictions
         from tabship.serving.scorer import Scorer
 

@@ -1,0 +1,61 @@
+"""File primitives every package shares: an atomic write, and a sha256 that a run computes once.
+
+A write goes to a temporary file in the target's folder (the same filesystem), is fsynced, then
+renamed over the target in one step: a reader sees the old file or the new one, never half of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_BLOCK = 4 * 1024 * 1024
+# (path, size, mtime, inode) -> sha256: within one process a file is hashed once, however many
+# steps ask (the training cache key, the ingest's version hash, the manifest).
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Replace PATH with TEXT in one step; on any failure PATH is left as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(name).chmod(mode)
+        Path(name).replace(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            Path(name).unlink()
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    """PATH as indented, key-sorted JSON, written atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def _digest_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_BLOCK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks so memory stays flat; remembered per process
+    until the file's size, modification time or inode changes."""
+    info = path.stat()
+    key = (str(path.resolve()), info.st_size, info.st_mtime_ns, info.st_ino)
+    found = _DIGESTS.get(key)
+    if found is None:
+        found = _DIGESTS[key] = _digest_file(path)
+    return found
