@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tabship.models.provenance import git_commit
+from tabship.models import git_commit
 from tabship.serving.modelstore import BuildError, StoredModel
 
 BENTOFILE = Path("packages") / "serving" / "bentofile.yaml"

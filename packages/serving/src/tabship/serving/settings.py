@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
+from tabship.data import ConfigError, read_yaml_mapping
 
 SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
 MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
@@ -34,13 +34,11 @@ def load_settings(path: Path | str | None = None) -> Settings:
     chosen = path or os.environ.get(SETTINGS_ENV)
     settings = Settings()
     if chosen:
-        raw: Any = yaml.safe_load(Path(chosen).read_text(encoding="utf-8")) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{chosen}: expected a mapping")
+        raw: Any = read_yaml_mapping(Path(chosen))
         known = {f.name: f.type for f in fields(Settings)}
         unknown = sorted(set(raw) - set(known))
         if unknown:
-            raise ValueError(f"{chosen}: unknown setting(s) {', '.join(unknown)}")
+            raise ConfigError(f"{chosen}: unknown setting(s) {', '.join(unknown)}")
         settings = replace(settings, **raw)
     log_path = os.environ.get(LOG_PATH_ENV)
     return replace(settings, prediction_log=log_path) if log_path else settings

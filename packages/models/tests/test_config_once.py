@@ -1,0 +1,47 @@
+"""A cold training run parses each config file once and hashes each raw file once."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tabship.models.cli import main
+
+
+def test_a_cold_train_parses_each_config_once_and_hashes_each_raw_file_once(
+    small_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = importlib.import_module("tabship.data.files")
+    files._DIGESTS.clear()  # type: ignore[attr-defined]  # a cold process remembers nothing
+    hashed: Counter[str] = Counter()
+    parsed: Counter[str] = Counter()
+    digest, read_text = files._digest_file, Path.read_text  # type: ignore[attr-defined]
+
+    def counting_digest(path: Path) -> str:
+        hashed[path.name] += 1
+        return str(digest(path))
+
+    def counting_read_text(self: Path, *args: Any, **kwargs: Any) -> str:
+        # Configs are parsed from their text; hashing them for the cache key reads bytes.
+        if self.suffix == ".yaml":
+            parsed[str(self.relative_to(small_project))] += 1
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(files, "_digest_file", counting_digest)
+    monkeypatch.setattr(Path, "read_text", counting_read_text)
+    assert main(["--project", str(small_project), "train", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cached"] is False
+    assert dict(parsed) == {
+        "configs/train.yaml": 1,
+        "configs/data.yaml": 1,
+        "configs/features.yaml": 1,
+        "configs/gate.yaml": 1,
+        "configs/schemas/adult.yaml": 1,
+    }
+    assert hashed["adult.data"] == 1
+    assert hashed["adult.test"] == 1
