@@ -10,16 +10,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
-
-mpl.use("Agg")  # no display here, in CI or in a container
-
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
 from tabship.models.metrics import GroupReport, Labels, Scores
+from tabship.models.plots import Series, line_chart
 
 
 @dataclass(frozen=True)
@@ -52,26 +48,33 @@ def groups_for_card(reports: Sequence[GroupReport]) -> list[dict[str, Any]]:
     return [asdict(r) for r in reports]
 
 
+def _diagonal(label: str) -> Series:
+    return Series(label, [0.0, 1.0], [0.0, 1.0], colour="#888888", dashed=True)
+
+
 def _plots(folder: Path, y: Labels, score: Scores) -> list[str]:
     fpr, tpr, _ = roc_curve(y, score)
-    figure, axes = plt.subplots(figsize=(4.5, 4.5))
-    axes.plot(fpr, tpr, label="model")
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
-    axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (holdout)")
-    axes.legend(loc="lower right")
-    figure.tight_layout()
-    figure.savefig(folder / "roc.png", dpi=100)
-    plt.close(figure)
     observed, predicted = calibration_curve(y, score, n_bins=10, strategy="quantile")
-    figure, axes = plt.subplots(figsize=(4.5, 4.5))
-    axes.plot(predicted, observed, marker="o", label="model")
-    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
-    axes.set(xlabel="mean predicted", ylabel="observed positive rate", title="Calibration")
-    axes.legend(loc="upper left")
-    figure.tight_layout()
-    figure.savefig(folder / "calibration.png", dpi=100)
-    plt.close(figure)
-    return ["roc.png", "calibration.png"]
+    charts = {
+        "roc.svg": line_chart(
+            "ROC (holdout)",
+            "false positive rate",
+            "true positive rate",
+            [Series("model", fpr, tpr), _diagonal("chance")],
+        ),
+        "calibration.svg": line_chart(
+            "Calibration (holdout)",
+            "mean predicted",
+            "observed positive rate",
+            [
+                Series("model", predicted, observed, markers=True),
+                _diagonal("perfect"),
+            ],
+        ),
+    }
+    for name, text in charts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return list(charts)
 
 
 def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:

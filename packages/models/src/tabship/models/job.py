@@ -24,7 +24,7 @@ from tabship.data import Project, project_at
 from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
-from tabship.models.config import RunConfig, TrainConfig, file_digest, load_run_config
+from tabship.models.config import METRICS, RunConfig, TrainConfig, file_digest, load_run_config
 from tabship.models.dataset import TrainingData, load_training_data
 from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
@@ -47,13 +47,33 @@ def _versions() -> dict[str, str]:
     return found
 
 
+def _scoring_tags(data: TrainingData, threshold: float) -> dict[str, str]:
+    """What decides a model's holdout metrics besides the model: the rows, threshold and code."""
+    return {
+        "tabship.dataset_version": data.manifest.version,
+        "tabship.threshold": repr(threshold),
+        "tabship.features_version": importlib.metadata.version("tabship-features"),
+        "tabship.models_version": importlib.metadata.version("tabship-models"),
+    }
+
+
 def _score_champion(
     registry: Registry, data: TrainingData, threshold: float
 ) -> dict[str, float] | None:
-    """Re-score the current champion on this holdout, so the comparison is like for like."""
+    """The current champion's metrics on this holdout, so the comparison is like for like.
+
+    When the champion was scored on this very dataset version, at this threshold and by this code,
+    its logged holdout metrics are exactly what a re-score would give (training and scoring are
+    deterministic), so they are reused; otherwise the champion is loaded and re-scored.
+    """
     champion = registry.alias(CHAMPION)
     if champion is None:
         return None
+    run = registry.client.get_run(champion.run_id)
+    logged = {m: run.data.metrics.get(f"holdout_{m}") for m in METRICS}
+    wanted = _scoring_tags(data, threshold)
+    if all(run.data.tags.get(k) == v for k, v in wanted.items()) and None not in logged.values():
+        return {m: float(v) for m, v in logged.items() if v is not None}
     booster, pipeline = registry.load(champion)
     score = predict(booster, pipeline.transform(data.holdout).matrix)
     return binary_metrics(data.y_holdout, score, threshold)
@@ -169,9 +189,9 @@ def train_run(
         tags = {
             "tabship.cache_key": key,
             "tabship.dataset": config.dataset,
-            "tabship.dataset_version": data.manifest.version,
             "tabship.git_commit": commit,
             "tabship.gate": "passed" if gate.passed else "failed",
+            **_scoring_tags(data, config.threshold),
         }
         _log_run(data, config, trained, tags)
         fault_point("logged")
