@@ -197,6 +197,7 @@ def typecheck(session: nox.Session) -> None:
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(PACKAGES_DIR.glob("*/src"))]
     tooling = ["noxfile.py", "tasks.py", "docker/image.py", "ci-cd/ci_check.py", "ci-cd/deploy.py"]
+    tooling += ["tools/tabship_dev"]
     tooling += ["bench"] if any(Path("bench").glob("*.py")) else []
     session.run("mypy", *sources, *tooling)
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.

@@ -3,13 +3,16 @@
 The build needs no network. `bentoml build` would lock requirements with `uv pip compile` against
 the public index, so the bentofile sets `python.lock_packages: false` and we hand it a requirements
 file exported from the workspace lock (the exact versions every test ran with) plus the wheels of
-the four workspace packages, built here.
+the four workspace packages, made by tools/tabship_dev (or handed in as paths).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,39 +25,22 @@ from tabship.serving.modelstore import BuildError, StoredModel
 BENTOFILE = Path("packages") / "serving" / "bentofile.yaml"
 
 
-def _requirements(root: Path, out: Path) -> None:
-    """Third-party requirements of tabship-serving, pinned by the workspace lock."""
-    subprocess.run(
-        [
-            "uv",
-            "export",
-            "--frozen",
-            "--no-hashes",
-            "--package",
-            "tabship-serving",
-            "--no-emit-workspace",
-            "--no-default-groups",
-            "--no-header",
-            "--output-file",
-            str(out),
-        ],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def _wheels(root: Path, out: Path) -> list[Path]:
-    """Wheels of the workspace packages (the bento installs them beside the requirements)."""
-    subprocess.run(
-        ["uv", "build", "--wheel", "--all-packages", "--offline", "--out-dir", str(out)],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return sorted(out.glob("*.whl"))
+def make_artifacts(root: Path, out: Path) -> tuple[Path, Path]:
+    """The workspace wheels and the serving requirements in OUT, made by the workspace's one
+    artifacts tool (tools/tabship_dev): current wheels are reused, otherwise uv builds them with
+    the index reachable, so nothing depends on what is in uv's cache. Returns (wheels, requirements).
+    """
+    requirements = out / "requirements-serving.txt"
+    command = [sys.executable, "-m", "tabship_dev", "artifacts", "--out", str(out)]
+    command += ["--requirements", str(requirements)]
+    path = [str(root / "tools"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+    done = subprocess.run(command, cwd=root, env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        # The tool says the cause and the remedy in its last line.
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise BuildError(lines[-1])
+    return out, requirements
 
 
 def workspace_root(start: Path | None = None) -> Path:
@@ -67,10 +53,18 @@ def workspace_root(start: Path | None = None) -> Path:
     raise BuildError(f"no {BENTOFILE} with a uv.lock beside it: run from the repository")
 
 
-def build_bento(root: Path, stored: StoredModel) -> dict[str, Any]:
+def build_bento(
+    root: Path,
+    stored: StoredModel,
+    *,
+    wheels: Path | None = None,
+    requirements: Path | None = None,
+) -> dict[str, Any]:
     """Build the bento from ROOT's packages/serving/bentofile.yaml in a scratch build context.
 
-    ROOT is the workspace (uv.lock, the packages); the model comes from STORED.
+    ROOT is the workspace (uv.lock, the packages); the model comes from STORED. WHEELS is a folder
+    of the workspace wheels and REQUIREMENTS an exported requirements file; when either is None,
+    both are made (or reused) in ROOT/dist/wheels.
     """
     import bentoml
 
@@ -84,12 +78,16 @@ def build_bento(root: Path, stored: StoredModel) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory() as scratch:
         context = Path(scratch)
-        _requirements(root, context / "requirements.txt")
-        wheels = _wheels(root, context / "wheels")
+        if wheels is None or requirements is None:
+            wheels, requirements = make_artifacts(root, root / "dist" / "wheels")
+        # BentoML refuses wheel paths outside the build context: copy them in.
+        shutil.copy2(requirements, context / "requirements.txt")
+        (context / "wheels").mkdir()
+        copied = [Path(shutil.copy2(w, context / "wheels")) for w in sorted(wheels.glob("*.whl"))]
         python = dict(bentofile.get("python") or {})
         python.update(
             requirements_txt="requirements.txt",
-            wheels=[str(w.relative_to(context)) for w in wheels],
+            wheels=[str(w.relative_to(context)) for w in copied],
             lock_packages=False,  # locking would resolve against the public index
         )
         bentofile.update(python=python, labels=labels)
