@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
@@ -17,17 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return ROOT
-
-
-@pytest.fixture(scope="session")
-def noxfile() -> ModuleType:
-    """The project's noxfile, imported as a module so its helpers can be tested directly."""
-    spec = importlib.util.spec_from_file_location("tabship_noxfile", ROOT / "noxfile.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_git(cwd: Path, *args: str) -> str:

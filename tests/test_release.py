@@ -6,9 +6,9 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
-import pytest
+from tabship_dev.release import compatible_range, release_package
+from tabship_dev.versions import version_problems
 
 
 def nox_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -28,43 +28,42 @@ def nox_in(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(
-    ("part", "expected"), [("major", "2.0.0"), ("minor", "1.3.0"), ("patch", "1.2.4")]
-)
-def test_bump(noxfile: ModuleType, part: str, expected: str) -> None:
-    assert noxfile.bump("1.2.3", part) == expected
+def test_dependents_accept_the_same_minor_before_1_0_and_the_same_major_after() -> None:
+    assert compatible_range("0.3.0") == ">=0.3,<0.4"
+    assert compatible_range("1.4.2") == ">=1.4,<2"
 
 
 def test_release_bumps_one_package_and_tags_it(repo_copy: Path, git: Callable[..., str]) -> None:
     result = nox_in(repo_copy, "-s", "release", "--", "data", "minor")
     assert result.returncode == 0, result.stdout + result.stderr
     data = (repo_copy / "packages/data/pyproject.toml").read_text()
-    assert 'version = "0.2.0"' in data
-    assert 'version = "0.1.0"' in (repo_copy / "packages/models/pyproject.toml").read_text()
+    assert 'version = "0.3.0"' in data
+    models = (repo_copy / "packages/models/pyproject.toml").read_text()
+    assert 'version = "0.2.0"' in models
     changelog = (repo_copy / "packages/data/CHANGELOG.md").read_text()
-    assert changelog.index("## 0.2.0") < changelog.index("## 0.1.0")
-    # The dependent now accepts the new minor version, and the lock agrees.
-    features = (repo_copy / "packages/features/pyproject.toml").read_text()
-    assert '"tabship-data>=0.2,<0.3"' in features
-    assert 'name = "tabship-data"\nversion = "0.2.0"' in (repo_copy / "uv.lock").read_text()
-    assert git(repo_copy, "tag", "--list") == "tabship-data-v0.2.0"
+    assert changelog.index("## 0.3.0") < changelog.index("## 0.2.0")
+    # The dependents now accept the new minor version, and the lock agrees.
+    assert '"tabship-data>=0.3,<0.4"' in models
+    assert '"tabship-data>=0.3,<0.4"' in (repo_copy / "packages/serving/pyproject.toml").read_text()
+    assert 'name = "tabship-data"\nversion = "0.3.0"' in (repo_copy / "uv.lock").read_text()
+    assert git(repo_copy, "tag", "--list") == "tabship-data-v0.3.0"
     assert git(repo_copy, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def test_version_check_fails_on_a_source_change_without_a_bump(
-    noxfile: ModuleType, repo_copy: Path, git: Callable[..., str]
+    repo_copy: Path, git: Callable[..., str]
 ) -> None:
     git(repo_copy, "branch", "target")
     module = repo_copy / "packages/models/src/tabship/models/cli.py"
     module.write_text(module.read_text() + "\n# changed\n")
     git(repo_copy, "commit", "--quiet", "-am", "change models")
-    problems = noxfile.version_problems("target", repo_copy)
+    problems = version_problems("target", repo_copy)
     assert problems == [
-        "tabship-models: source changed but the version is still 0.1.0",
+        "tabship-models: source changed but the version is still 0.2.0",
     ]
-    tag, _ = noxfile.release_package("models", "patch", repo_copy, today="2026-01-01")
-    assert tag == "tabship-models-v0.1.1"
+    tag, _ = release_package("models", "patch", repo_copy, today="2026-01-01")
+    assert tag == "tabship-models-v0.2.1"
     git(repo_copy, "commit", "--quiet", "-am", "release models")
-    assert noxfile.version_problems("target", repo_copy) == []
+    assert version_problems("target", repo_copy) == []
     result = nox_in(repo_copy, "-s", "version_check", "--", "target")
     assert result.returncode == 0, result.stdout + result.stderr

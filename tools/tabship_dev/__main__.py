@@ -1,6 +1,9 @@
-"""`python -m tabship_dev COMMAND`: the workspace's build outputs (more tasks to come).
+"""`python -m tabship_dev COMMAND`: the workspace tasks behind nox's build, release and check sessions.
 
     artifacts [--out DIR] [--requirements FILE] [--sdists] [--rebuild] [--offline] [--check]
+    version-check [TARGET]          fail when a package changed without a new version (exit 1)
+    release PACKAGE PART            bump, CHANGELOG, dependents' ranges, lock, commit, tag
+    publish TAG                     build and upload the package a release tag names
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -14,8 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tabship_dev import artifacts
-from tabship_dev.workspace import ToolError
+from tabship_dev import artifacts, release, versions
+from tabship_dev.workspace import PACKAGES, ToolError, git
 
 
 def cmd_artifacts(args: argparse.Namespace) -> int:
@@ -32,6 +35,41 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
         document["imported"] = artifacts.check_wheels(wheels)
     names = ", ".join(w.name for w in wheels)
     print(json.dumps(document) if args.json else f"wheels: {names}\nrequirements: {requirements}")
+    return 0
+
+
+def cmd_version_check(args: argparse.Namespace) -> int:
+    """Exit 1 when a package's source changed against TARGET without a new version."""
+    try:
+        git("rev-parse", "--verify", "--quiet", f"{args.target}^{{commit}}")
+    except subprocess.CalledProcessError:
+        print(f"version-check: skipped, {args.target!r} does not exist here to compare against")
+        return 0
+    problems = versions.version_problems(args.target)
+    for problem in problems:
+        print(f"version-check: {problem}", file=sys.stderr)
+    if problems:
+        print(
+            f"version-check: {len(problems)} package(s) need a release: "
+            "invoke release --package NAME",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"every changed package since {args.target} has a new version and a CHANGELOG entry")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Release one package and tag it."""
+    tag = release.release(args.package, args.part)
+    print(f"tagged {tag}; push it with: git push origin HEAD {tag}")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Build and upload one package for its release tag."""
+    files = release.publish(args.tag)
+    print("uploaded: " + ", ".join(f.name for f in files))
     return 0
 
 
@@ -53,6 +91,16 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--check", action="store_true", help="install them in a new venv and import")
     made.add_argument("--json", action="store_true", help="print one JSON object")
     made.set_defaults(run=cmd_artifacts)
+    check = commands.add_parser("version-check", help="a changed package needs a new version")
+    check.add_argument("target", nargs="?", default="origin/main")
+    check.set_defaults(run=cmd_version_check)
+    bump = commands.add_parser("release", help="release one package")
+    bump.add_argument("package", choices=PACKAGES)
+    bump.add_argument("part", choices=release.PARTS)
+    bump.set_defaults(run=cmd_release)
+    publish = commands.add_parser("publish", help="build and upload a release tag's package")
+    publish.add_argument("tag")
+    publish.set_defaults(run=cmd_publish)
     return top
 
 

@@ -1,8 +1,10 @@
-"""The workspace: its root, its packages and their versions."""
+"""The workspace: its root, its packages, their versions and the internal dependency graph."""
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,30 @@ def package_pyproject(package: str, root: Path = ROOT) -> dict[str, Any]:
 def package_version(package: str, root: Path = ROOT) -> str:
     """A package's version, read from its own pyproject.toml."""
     return str(package_pyproject(package, root)["project"]["version"])
+
+
+def internal_dependencies(root: Path = ROOT) -> dict[str, set[str]]:
+    """Map each package (short name) to the internal packages it declares as dependencies."""
+    packages = sorted(p.parent.name for p in (root / "packages").glob("*/pyproject.toml"))
+    dist_to_short = {f"tabship-{p}": p for p in packages}
+    graph: dict[str, set[str]] = {}
+    for package in packages:
+        dependencies = package_pyproject(package, root)["project"]["dependencies"]
+        names = {re.split(r"[\s<>=!~;\[(]", dep, maxsplit=1)[0] for dep in dependencies}
+        graph[package] = {dist_to_short[n] for n in names if n in dist_to_short}
+    return graph
+
+
+def layer_order(package: str) -> int:
+    """Sort key: data first, serving last, unknown packages after them."""
+    return PACKAGES.index(package) if package in PACKAGES else len(PACKAGES)
+
+
+def git(*args: str, root: Path = ROOT) -> str:
+    """git's stdout, stripped; CalledProcessError when git fails."""
+    return subprocess.run(
+        ["git", "-C", str(root), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def uv() -> str:

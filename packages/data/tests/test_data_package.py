@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ SRC = Path(tabship.data.__file__).parent
 
 
 def test_version_is_read_from_the_installed_distribution() -> None:
-    assert tabship.data.__version__ == "0.1.0"
+    pyproject = tomllib.loads((SRC.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert tabship.data.__version__ == pyproject["project"]["version"]
 
 
 def test_namespace_package_has_no_init() -> None:

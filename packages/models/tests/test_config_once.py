@@ -17,10 +17,10 @@ def test_a_cold_train_parses_each_config_once_and_hashes_each_raw_file_once(
     small_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = importlib.import_module("tabship.data.files")
-    files._DIGESTS.clear()  # type: ignore[attr-defined]  # a cold process remembers nothing
+    files._DIGESTS.clear()  # a cold process remembers nothing
     hashed: Counter[str] = Counter()
     parsed: Counter[str] = Counter()
-    digest, read_text = files._digest_file, Path.read_text  # type: ignore[attr-defined]
+    digest, read_text = files._digest_file, Path.read_text
 
     def counting_digest(path: Path) -> str:
         hashed[path.name] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,12 @@ def test_build_stores_the_champion_and_builds_a_bento(
     assert bentofile.is_file()
     requirements = (Path(built["path"]) / "env" / "python" / "requirements.txt").read_text()
     assert "bentoml==1.4.40" in requirements
+
+
+def test_build_without_a_registry_exits_4_and_creates_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_small_project: Callable[[Path], Path]
+) -> None:
+    root = make_small_project(tmp_path / "untrained")
+    assert main(["build", "--project", str(root), "--model-only"]) == 4
+    assert "no registry yet: train one first" in capsys.readouterr().err
+    assert not (root / "mlruns").exists()

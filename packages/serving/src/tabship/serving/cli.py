@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SERVICE = "tabship.serving.service:TabshipClassifier"
 DEFAULT_URL = "http://127.0.0.1:3000"
+EXIT_NO_CHAMPION = 4  # distinct, so `nox -s build` can skip the bento before the first training
 
 
 def _project(value: str | None) -> Project:
@@ -38,9 +39,13 @@ def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> N
 def cmd_build(args: argparse.Namespace) -> int:
     """Store the champion and build the bento."""
     from tabship.serving.bento import build_bento, workspace_root
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.modelstore import NoChampionError, store_champion
 
-    stored = store_champion(_project(args.project))
+    try:
+        stored = store_champion(_project(args.project))
+    except NoChampionError as error:
+        print(f"tabship-serving build: {error}", file=sys.stderr)
+        return EXIT_NO_CHAMPION
     document: dict[str, Any] = {
         "model": stored.tag,
         "model_created": stored.created,

@@ -31,6 +31,10 @@ class BuildError(RuntimeError):
     """The build cannot go on; the message says why and what to do."""
 
 
+class NoChampionError(BuildError):
+    """The registry has no champion yet (`tabship-serving build` exits 4, so CI can tell)."""
+
+
 @dataclass(frozen=True)
 class StoredModel:
     """A served model in the BentoML model store."""
@@ -51,10 +55,14 @@ def store_champion(project: Project) -> StoredModel:
     from tabship.models import CHAMPION, Registry, load_train_config
 
     config = load_train_config(project.train_config)
+    remedy = "train one first (invoke train, or nox -s train)"
+    if project.uses_embedded_tracking and not (project.mlruns / "mlflow.db").is_file():
+        # Opening the registry would create an empty one: there is nothing to serve yet.
+        raise NoChampionError(f"{project.mlruns}: no registry yet: {remedy}")
     registry = Registry(project, config.model_name, config.experiment)
     info = registry.alias(CHAMPION)
     if info is None:
-        raise BuildError(f"{config.model_name} has no champion: train one first (nox -s train)")
+        raise NoChampionError(f"{config.model_name} has no champion: {remedy}")
     try:
         known = bentoml.models.list(config.model_name)
     except bentoml.exceptions.NotFound:
