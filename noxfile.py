@@ -80,7 +80,7 @@ def typecheck(session: nox.Session) -> None:
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(ROOT.glob("packages/*/src"))]
     tooling = ["noxfile.py", "tasks.py", "conftest.py", "docker/image.py", "ci-cd/ci_check.py"]
-    session.run("mypy", *sources, *tooling, "ci-cd/deploy.py", "tools/tabship_dev", "bench")
+    session.run("mypy", *sources, *tooling, "deploy/deploy.py", "tools/tabship_dev", "bench")
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
     for tests in [*sorted(ROOT.glob("packages/*/tests")), ROOT / "tests"]:
         session.run("mypy", str(tests.relative_to(ROOT)))
@@ -250,7 +250,7 @@ def image(session: nox.Session) -> None:
 def deploy(session: nox.Session) -> None:
     """Deploy the serving image to Kubernetes: `-- --image REF [--dry-run]` (renders, validates)."""
     sync(session, "deploy", only_groups=True)
-    session.run("python", "ci-cd/deploy.py", *session.posargs)
+    session.run("python", "deploy/deploy.py", *session.posargs)
 
 
 @nox.session(python=False)

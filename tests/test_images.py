@@ -191,7 +191,7 @@ def test_copied_paths_are_in_the_build_context(dockerfile: Path) -> None:
 def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     deployment: dict[str, Any] = yaml.safe_load(
-        (ROOT / "ci-cd/k8s/deployment.yaml").read_text(encoding="utf-8")
+        (ROOT / "deploy/k8s/deployment.yaml").read_text(encoding="utf-8")
     )
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
@@ -212,7 +212,7 @@ def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
 def test_the_deployment_does_not_hide_the_model_store() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     deployment: dict[str, Any] = yaml.safe_load(
-        (ROOT / "ci-cd/k8s/deployment.yaml").read_text(encoding="utf-8")
+        (ROOT / "deploy/k8s/deployment.yaml").read_text(encoding="utf-8")
     )
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     mounts = {m["mountPath"] for m in container["volumeMounts"]}

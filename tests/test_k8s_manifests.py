@@ -23,12 +23,12 @@ def validate(path: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize("name", MANIFESTS)
 def test_manifest_is_valid_against_the_kubernetes_schema(repo_root: Path, name: str) -> None:
-    result = validate(repo_root / "ci-cd/k8s" / name)
+    result = validate(repo_root / "deploy/k8s" / name)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_unknown_field_is_rejected(repo_root: Path, tmp_path: Path) -> None:
-    text = (repo_root / "ci-cd/k8s/deployment.yaml").read_text()
+    text = (repo_root / "deploy/k8s/deployment.yaml").read_text()
     planted = tmp_path / "deployment.yaml"
     planted.write_text(text.replace("readinessProbe:", "readynessProbe:"))
     assert validate(planted).returncode != 0
@@ -36,7 +36,7 @@ def test_an_unknown_field_is_rejected(repo_root: Path, tmp_path: Path) -> None:
 
 def test_the_deployment_probes_runs_unprivileged_and_is_scraped(repo_root: Path) -> None:
     deployment: dict[str, Any] = yaml.safe_load(
-        (repo_root / "ci-cd/k8s/deployment.yaml").read_text()
+        (repo_root / "deploy/k8s/deployment.yaml").read_text()
     )
     pod = deployment["spec"]["template"]
     container = pod["spec"]["containers"][0]
@@ -47,5 +47,5 @@ def test_the_deployment_probes_runs_unprivileged_and_is_scraped(repo_root: Path)
     assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
     assert set(container["resources"]) == {"requests", "limits"}
     assert pod["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
-    kustomization = yaml.safe_load((repo_root / "ci-cd/k8s/kustomization.yaml").read_text())
+    kustomization = yaml.safe_load((repo_root / "deploy/k8s/kustomization.yaml").read_text())
     assert kustomization["resources"] == MANIFESTS

@@ -1,4 +1,4 @@
-"""Render ci-cd/k8s for one serving image, validate it, and apply it with kubectl.
+"""Render deploy/k8s for one serving image, validate it, and apply it with kubectl.
 
 Run by `nox -s deploy -- --image REF [--dry-run]`, which CI runs behind a manual approval. The
 rendered manifests land in dist/k8s/ (what was applied stays inspectable).
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dry-run", action="store_true", help="render and validate, apply nothing")
     args = parser.parse_args(argv)
-    files = render(args.image, ROOT / "ci-cd" / "k8s", ROOT / "dist" / "k8s")
+    files = render(args.image, ROOT / "deploy" / "k8s", ROOT / "dist" / "k8s")
     checked = subprocess.run(["kubernetes-validate", "--strict", *map(str, files)], check=False)
     if checked.returncode != 0:
         print("deploy: the rendered manifests are not valid; nothing applied", file=sys.stderr)
