@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from tabship.data.config import DatasetConfig, dataset_names, load_config, read_yaml_mapping
     from tabship.data.errors import ConfigError, DataError, RunRejectedError
     from tabship.data.files import atomic_write_json, atomic_write_text, file_sha256
-    from tabship.data.ingestion import IngestResult, ingest
+    from tabship.data.ingestion import ingest
     from tabship.data.load import DatasetVersion, list_versions, load_dataset
+    from tabship.data.outcome import IngestResult
     from tabship.data.project import Project, default_store, find_project, project_at
     from tabship.data.schema import DatasetSchema, load_schema
     from tabship.data.store import Manifest
@@ -36,7 +37,7 @@ _EXPORTS = {
     "DatasetConfig": "config",
     "DatasetSchema": "schema",
     "DatasetVersion": "load",
-    "IngestResult": "ingestion",
+    "IngestResult": "outcome",
     "Manifest": "store",
     "Project": "project",
     "RunRejectedError": "errors",

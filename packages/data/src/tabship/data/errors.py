@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tabship.data.ingestion import IngestResult
+    from tabship.data.outcome import IngestResult
 
 
 class DataError(Exception):

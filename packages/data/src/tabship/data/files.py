@@ -59,3 +59,11 @@ def file_sha256(path: Path) -> str:
     if found is None:
         found = _DIGESTS[key] = _digest_file(path)
     return found
+
+
+def display_path(path: Path) -> str:
+    """PATH relative to the cwd when it is below it: short in messages, stable in reports."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())

@@ -1,0 +1,157 @@
+"""One ingest run's work on each chunk: coerce, validate, check keys, quarantine or accept.
+
+It holds the run's open writers, its key memory and its counts; `ingest` drives it source by source
+and `outcome.conclude` turns it into a published (or rejected) version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+from tabship.data import store as st
+from tabship.data.coerce import ROW, coerce
+from tabship.data.config import DatasetConfig
+from tabship.data.files import display_path
+from tabship.data.keys import KeyTracker
+from tabship.data.quarantine import QuarantineWriter
+from tabship.data.reader import LINE, detect_format, read_chunks
+from tabship.data.report import RunStats, SourceStats
+from tabship.data.schema import DatasetSchema, stored_dtype, validate
+from tabship.data.splits import assign_splits, row_hashes
+
+Progress = Callable[[str, int, int, int], None]  # source, bytes done, bytes total, rows so far
+
+
+class IngestRun:
+    """The state of one ingest run: open writers, key memory, counts."""
+
+    def __init__(
+        self, cfg: DatasetConfig, schema: DatasetSchema, temp: Path, progress: Progress | None
+    ) -> None:
+        self.cfg = cfg
+        self.schema = schema
+        self.temp = temp
+        self.progress = progress
+        self.stats = RunStats()
+        self.keys = KeyTracker(cfg.key)
+        self.order = list(schema.dtypes)  # pandera checks column order when the schema says so
+        self.quarantine = QuarantineWriter(temp / st.QUARANTINE_FILE)
+        self.data_path = temp / st.DATA_FILE
+        self._writer: Any = None
+
+    def read_source(
+        self, path: Path, role: str, digest: str, chunk_bytes: int, chunk_rows: int
+    ) -> None:
+        shown = display_path(path)
+        source = SourceStats(
+            path=shown,
+            role=role,
+            sha256=digest,
+            bytes=path.stat().st_size,
+            format=detect_format(path),
+        )
+        self.stats.sources.append(source)
+        chunks = read_chunks(
+            path,
+            self.cfg.reader,
+            self.cfg.columns,
+            source.lines,
+            chunk_bytes=chunk_bytes,
+            chunk_rows=chunk_rows,
+        )
+        for chunk in chunks:
+            self._process(shown, role, source, chunk.frame, chunk.malformed)
+            if self.progress:
+                self.progress(shown, chunk.bytes_done, chunk.bytes_total, source.rows_in)
+
+    def _process(
+        self,
+        shown: str,
+        role: str,
+        source: SourceStats,
+        frame: pl.DataFrame,
+        malformed: pl.DataFrame,
+    ) -> None:
+        cfg = self.cfg
+        typed, failures = coerce(
+            frame,
+            self.schema,
+            cfg.reader,
+            target=cfg.target.column,
+            source=shown,
+            counts=self.stats.coercions,
+        )
+        checked = validate(typed.select(self.order), self.schema, shown)
+        # A value that failed to cast is null now; its not_nullable failure would only repeat it.
+        checked = checked.join(failures.select(ROW, "column"), on=[ROW, "column"], how="anti")
+        failures = pl.concat([failures, checked])
+        eligible = ~typed[ROW].is_in(failures[ROW].implode())
+        where = frame.select(pl.format("{}:{}", pl.lit(shown), pl.col(LINE))).to_series()
+        failures = pl.concat([failures, self.keys.check(typed, eligible, where)])
+
+        bad = typed[ROW].is_in(failures[ROW].implode())
+        quarantined = self.quarantine.write(
+            frame, failures, malformed, source=shown, role=role, columns=cfg.columns
+        )
+        accepted = typed.filter(~bad)
+        lines = frame[LINE].filter(~bad)
+        self._write_accepted(accepted, lines, shown, role)
+
+        source.rows_in += frame.height + malformed.height
+        source.rows_accepted += accepted.height
+        source.rows_quarantined += quarantined
+        source.malformed_lines += malformed.height
+        self.stats.add_failures(shown, _with_lines(failures, frame))
+        self.stats.add_malformed(shown, malformed)
+        if source.rows_in != source.rows_accepted + source.rows_quarantined:
+            raise AssertionError(f"{shown}: row accounting broke: {source}")  # never silent
+
+    def _write_accepted(
+        self, accepted: pl.DataFrame, lines: pl.Series, shown: str, role: str
+    ) -> None:
+        cfg = self.cfg
+        ids = row_hashes(accepted, cfg.key or cfg.columns)
+        if cfg.split.method == "hash":
+            split = assign_splits(ids, cfg.split.holdout_fraction)
+        else:
+            split = pl.repeat(role, accepted.height, eager=True, dtype=pl.String).alias("split")
+        out = accepted.select(
+            pl.col(name).cast(stored_dtype(self.schema.dtypes[name])) for name in cfg.columns
+        ).with_columns(
+            split.alias("split"),
+            ids.alias("row_id"),
+            pl.lit(shown, dtype=pl.String).alias("source_file"),
+            lines.alias("source_line"),
+        )
+        counts = out.group_by("split", pl.col(cfg.target.column).cast(pl.String)).agg(pl.len())
+        for split_name, label, rows in counts.iter_rows():
+            self.stats.split_labels[(str(split_name), str(label))] += int(rows)
+        table = out.to_arrow(compat_level=pl.CompatLevel.oldest())
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.data_path, table.schema, compression="zstd")
+        self._writer.write_table(table)
+
+    def finish(self) -> None:
+        """Close the writers; an all-quarantined run still gets an empty, typed data file."""
+        self.quarantine.close()
+        if self._writer is None:
+            empty = pl.DataFrame(schema=self.schema.dtypes).select(list(self.cfg.columns))
+            self._write_accepted(empty, pl.Series(LINE, [], dtype=pl.Int64), "", "train")
+        self._writer.close()
+        # A row in both splits puts holdout data into training: count it, so the report says so.
+        ids = pl.scan_parquet(self.data_path).select("row_id", "split")
+        both = ids.group_by("row_id").agg(pl.col("split").n_unique().alias("splits"))
+        self.stats.rows_in_both_splits = int(
+            both.filter(pl.col("splits") > 1).select(pl.len()).collect().item()
+        )
+
+
+def _with_lines(failures: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """FAILURES with the source line of each row instead of its chunk position."""
+    lines = frame.select(pl.col(LINE).alias("line")).with_row_index(ROW)
+    return failures.join(lines, on=ROW, how="left").select("line", "column", "check", "value")
