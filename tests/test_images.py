@@ -1,12 +1,12 @@
 """The Dockerfiles lint clean with hadolint and keep their promises; no image is built here.
 
 Each image takes BASE_IMAGE, installs Python packages only from the wheelhouse, runs as a non-root
-user and has a HEALTHCHECK (or says why not). docker/image.py's pure helpers are tested directly.
+user and has a HEALTHCHECK (or says why not). The image tooling's pure helpers
+(tools/tabship_dev/images) are tested directly.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -14,30 +14,19 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from tabship_dev.images import build as images_build
+from tabship_dev.images import check as images_check
+from tabship_dev.images import cli as images_cli
+from tabship_dev.images import settings, wheelhouse
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
 TARGETS = ("ci", "serving", "training")
-
-
-def image_module() -> ModuleType:
-    """docker/image.py, imported by path (docker/ is not a package)."""
-    spec = importlib.util.spec_from_file_location("tabship_docker_image", DOCKER / "image.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-IMAGE = image_module()
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
@@ -73,7 +62,7 @@ def hadolint() -> str:
 
 def test_every_target_has_a_dockerfile_and_an_ignore_file() -> None:
     assert sorted(p.name.removesuffix(".Dockerfile") for p in DOCKERFILES) == sorted(TARGETS)
-    assert set(IMAGE.TARGETS) == set(TARGETS)
+    assert set(settings.TARGETS) == set(TARGETS)
     for dockerfile in DOCKERFILES:
         assert Path(f"{dockerfile}.dockerignore").is_file(), dockerfile.name
 
@@ -171,7 +160,7 @@ def test_copied_paths_are_in_the_build_context(dockerfile: Path) -> None:
     """Every COPY source is a tracked path or one image.py makes, and the ignore file lets it in."""
     ignore = Path(f"{dockerfile}.dockerignore").read_text(encoding="utf-8").splitlines()
     allowed = [line[1:] for line in ignore if line.startswith("!")]
-    made = {"dist/bentoml/models": IMAGE.MODEL_HOME / "models"}
+    made = {"dist/bentoml/models": settings.MODEL_HOME / "models"}
     sources = []
     for keyword, args in instructions(dockerfile):
         if keyword == "COPY":
@@ -199,7 +188,9 @@ def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
         steps["USER"]
         == f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}"
     )
-    assert steps["EXPOSE"] == str(container["ports"][0]["containerPort"]) == str(IMAGE.SERVING_PORT)
+    assert (
+        steps["EXPOSE"] == str(container["ports"][0]["containerPort"]) == str(settings.SERVING_PORT)
+    )
     assert json.loads(steps["ENTRYPOINT"]) == ["tabship-serving"]
     assert json.loads(steps["CMD"]) == ["serve", "--host", "0.0.0.0", "--port", steps["EXPOSE"]]
     # The service writes only under /var/lib/tabship, which the Deployment mounts writable.
@@ -228,39 +219,41 @@ def test_the_serving_healthcheck_probes_readyz_without_curl() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     check = steps["HEALTHCHECK"]
     assert "/readyz" in check
-    assert f":{IMAGE.SERVING_PORT}/" in check
+    assert f":{settings.SERVING_PORT}/" in check
     assert "curl" not in check and "wget" not in check
     assert "urllib.request" in check
 
 
 # -------------------------------------------------------------------------------------------------
-# docker/image.py
+# tools/tabship_dev/images (docker/image.py's command line)
 
 
 def test_build_commands_pass_the_base_image_and_use_the_repository_as_context() -> None:
-    buildah = IMAGE.build_command("buildah", "serving", "localhost/base:1", "localhost/x:1")
+    buildah = images_build.build_command("buildah", "serving", "localhost/base:1", "localhost/x:1")
     assert buildah[:2] == ["buildah", "bud"]
     assert buildah[2:4] == ["--isolation", "chroot"]
     assert "--format" in buildah and buildah[buildah.index("--format") + 1] == "docker"
     assert "--pull-never" in buildah  # a localhost/ base exists only here
     assert "BASE_IMAGE=localhost/base:1" in buildah
     assert buildah[-1] == str(ROOT)
-    docker = IMAGE.build_command("docker", "ci", "python:3.11-slim-bookworm", "localhost/ci:1")
+    docker = images_build.build_command(
+        "docker", "ci", "python:3.11-slim-bookworm", "localhost/ci:1"
+    )
     assert docker[:2] == ["docker", "build"]
     assert docker[docker.index("--file") + 1] == str(DOCKER / "ci.Dockerfile")
     assert "BASE_IMAGE=python:3.11-slim-bookworm" in docker
 
 
 def test_wheels_are_downloaded_for_cpython_311_on_glibc_x86_64() -> None:
-    assert "manylinux2014_x86_64" in IMAGE.PLATFORMS
-    assert "manylinux_2_28_x86_64" in IMAGE.PLATFORMS
-    assert not any("musl" in p or "aarch64" in p for p in IMAGE.PLATFORMS)
+    assert "manylinux2014_x86_64" in settings.PLATFORMS
+    assert "manylinux_2_28_x86_64" in settings.PLATFORMS
+    assert not any("musl" in p or "aarch64" in p for p in settings.PLATFORMS)
 
 
 def test_pip_download_ignores_machine_find_links(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "file:///somewhere")
-    env = IMAGE.pip_env()
+    env = wheelhouse.pip_env()
     assert "PIP_FIND_LINKS" not in env
     assert "PIP_EXTRA_INDEX_URL" not in env
     assert env["PIP_CONFIG_FILE"] == os.devnull
@@ -276,11 +269,16 @@ def test_the_check_builds_a_record_the_schema_accepts() -> None:
             {"name": "note", "kind": "string", "nullable": True},
         ],
     }
-    assert IMAGE.example_record(schema) == {"age": 17, "hours": 1.0, "sex": "Female", "note": "x"}
+    assert images_check.example_record(schema) == {
+        "age": 17,
+        "hours": 1.0,
+        "sex": "Female",
+        "note": "x",
+    }
 
 
 def test_the_command_line_knows_every_step() -> None:
-    parser = IMAGE.parser()
+    parser = images_cli.parser()
     assert parser.parse_args(["wheelhouse"]).command == "wheelhouse"
     args = parser.parse_args(["build", "--target", "training", "--base-image", "b:1"])
     assert (args.target, args.base_image, args.tool) == ("training", "b:1", "auto")

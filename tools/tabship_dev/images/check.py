@@ -1,0 +1,240 @@
+"""Checks: start a built image on loopback and talk to it (/readyz, one prediction, HEALTHCHECK)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tabship_dev.images.build import image_name
+from tabship_dev.images.engine import buildah_env, choose_tool, image_exists
+from tabship_dev.images.settings import (
+    MODEL_HOME,
+    MODEL_NAME,
+    SERVING_PORT,
+    ImageError,
+    log,
+    output,
+    timed,
+)
+from tabship_dev.workspace import ROOT
+
+
+def free_port() -> int:
+    """The image's own port on the loopback interface when it is free (its HEALTHCHECK probes that
+    port), otherwise any free port."""
+    for wanted in (SERVING_PORT, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", wanted))
+            except OSError:
+                continue
+            port: int = probe.getsockname()[1]
+            return port
+    raise ImageError("no free port on 127.0.0.1")
+
+
+def http(url: str, body: dict[str, Any] | None = None, timeout: float = 5) -> tuple[int, Any]:
+    """GET (or POST JSON) URL; the status and the decoded body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
+        url, data=data, headers={"Content-Type": "application/json"} if data else {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            text = answer.read().decode()
+            status = int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
+
+
+def example_record(schema: dict[str, Any]) -> dict[str, Any]:
+    """A valid request record built from the request schema stored with the model."""
+    record: dict[str, Any] = {}
+    for spec in schema["fields"]:
+        if spec.get("categories"):
+            value: Any = spec["categories"][0]
+        elif spec["kind"] in {"integer", "number"}:
+            low = spec.get("ge") if spec.get("ge") is not None else spec.get("gt")
+            value = (low or 0) + 1 if spec.get("gt") is not None else (low or 1)
+            if spec.get("le") is not None:
+                value = min(value, spec["le"])
+            value = int(value) if spec["kind"] == "integer" else float(value)
+        elif spec["kind"] == "boolean":
+            value = False
+        else:
+            value = "x"
+        record[spec["name"]] = value
+    return record
+
+
+def model_schema() -> dict[str, Any]:
+    """The request schema of the model the serving image carries."""
+    folder = MODEL_HOME / "models" / MODEL_NAME
+    version = (folder / "latest").read_text(encoding="utf-8").strip()
+    schema: dict[str, Any] = json.loads((folder / version / "request_schema.json").read_text())
+    return schema
+
+
+def inspect_config(tool: str, name: str) -> dict[str, Any]:
+    """The image's runtime config: Entrypoint, Cmd, User, Env, Healthcheck."""
+    if tool == "docker":
+        raw = json.loads(output(["docker", "image", "inspect", name]))[0]["Config"]
+    else:
+        info = json.loads(
+            output(["buildah", "inspect", "--type", "image", name], env=buildah_env())
+        )
+        raw = info["Docker"]["config"]
+        raw = {k[0].upper() + k[1:]: v for k, v in raw.items()}
+    config: dict[str, Any] = raw
+    return config
+
+
+@contextlib.contextmanager
+def started(tool: str, name: str, command: list[str], port: int) -> Iterator[subprocess.Popen[str]]:
+    """The image's COMMAND running with its network on 127.0.0.1:PORT; stopped afterwards."""
+    if tool == "docker":
+        container = output(["docker", "run", "--detach", "--rm", "--publish",
+                            f"127.0.0.1:{port}:{SERVING_PORT}", name])  # fmt: skip
+        process = subprocess.Popen(["docker", "logs", "--follow", container], text=True)
+        try:
+            yield process
+        finally:
+            subprocess.run(["docker", "stop", container], capture_output=True, check=False)
+            process.wait(timeout=30)
+        return
+    env = buildah_env()
+    container = output(["buildah", "from", "--pull-never", name], env=env)
+    # chroot isolation shares the host's network, so the service listens on the host's loopback.
+    # A PID namespace of its own: BentoML's workers start new sessions, which a process-group kill
+    # misses; when the namespace's first process dies, the kernel ends every process in it.
+    argv = ["unshare", "--pid", "--fork", "--kill-child"]
+    argv += ["buildah", "run", "--isolation", "chroot", container, "--", *command]
+    log("$ " + " ".join(argv))
+    process = subprocess.Popen(argv, env=env, text=True, start_new_session=True)
+    try:
+        yield process
+    finally:
+        # Stop what we started, by its process group id (buildah run and the server under it).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
+
+
+def check_serving(tool: str, name: str, port: int, timeout: float) -> dict[str, Any]:
+    """Start the serving image; wait for /readyz; score one record; run the HEALTHCHECK's probe."""
+    config = inspect_config(tool, name)
+    entrypoint = list(config.get("Entrypoint") or [])
+    command = [*entrypoint, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    result: dict[str, Any] = {"image": name, "user": config.get("User"), "port": port}
+    start = time.monotonic()
+    with started(tool, name, command, port) as process:
+        status: int | None = None
+        while time.monotonic() - start < timeout:
+            if process.poll() is not None:
+                raise ImageError(f"the service exited with code {process.returncode}")
+            with contextlib.suppress(OSError):
+                status, _ = http(f"{base}/readyz", timeout=2)
+                if status == 200:
+                    break
+            time.sleep(0.5)
+        if status != 200:
+            raise ImageError(f"/readyz did not answer 200 within {timeout:.0f} s (last: {status})")
+        result["ready_seconds"] = round(time.monotonic() - start, 1)
+        for probe in ("livez", "healthz"):
+            result[probe] = http(f"{base}/{probe}")[0]
+        record = example_record(model_schema())
+        status, answer = http(f"{base}/predict", {"records": [record]}, timeout=30)
+        if status != 200:
+            raise ImageError(f"/predict answered {status}: {answer}")
+        prediction = answer["predictions"][0]
+        if not 0 <= prediction["probability"] <= 1:
+            raise ImageError(f"/predict gave a probability out of range: {prediction}")
+        result["prediction"] = prediction
+        log(f"ready after {result['ready_seconds']} s; /predict: {prediction}")
+        result["healthcheck"] = (
+            run_healthcheck(tool, name, config)
+            if port == SERVING_PORT
+            else f"not run: it probes port {SERVING_PORT}, which was busy"
+        )
+    return result
+
+
+def run_healthcheck(tool: str, name: str, config: dict[str, Any]) -> str:
+    """Run the image's HEALTHCHECK command against the running service (buildah: same network)."""
+    test = list((config.get("Healthcheck") or {}).get("Test") or [])
+    if not test or test[0] == "NONE":
+        return "none"
+    if tool == "docker":
+        return "run by docker"  # docker runs it itself and reports it in `docker inspect`
+    command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]
+    check_command(tool, name, command)  # raises when the probe fails
+    return "passed"
+
+
+def check_command(
+    tool: str, name: str, command: list[str], mount: tuple[Path, str] | None = None
+) -> str:
+    """Run COMMAND in a new container of image NAME (as the image's user); its output.
+
+    MOUNT is (host folder, container folder), mounted read-only.
+    """
+    volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
+    if tool == "docker":
+        return output(["docker", "run", "--rm", *volume, name, *command])
+    env = buildah_env()
+    container = output(["buildah", "from", "--pull-never", name], env=env)
+    try:
+        return output(
+            ["buildah", "run", "--isolation", "chroot", *volume, container, "--", *command], env=env
+        )
+    finally:
+        subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
+
+
+def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
+    """Start an image and prove it works: serving answers, training trains, CI has its tools."""
+    tool = choose_tool(args.tool)
+    name = args.image or image_name(args.target, args.tag)
+    if not image_exists(tool, name):
+        raise ImageError(
+            f"no image {name}: run `python docker/image.py build --target {args.target}`"
+        )
+    timings: dict[str, float] = {}
+    with timed(f"check {args.target}", timings):
+        if args.target == "serving":
+            result = check_serving(tool, name, args.port or free_port(), args.timeout)
+        elif args.target == "training":
+            text = check_command(tool, name, ["tabship-models", "train", "--json"])
+            run_ = json.loads(text[text.index("{") :])
+            keep = ("status", "model_name", "model_version", "gate_passed", "holdout")
+            result = {"image": name, "train": {k: run_.get(k) for k in keep}}
+        else:
+            # The repository, mounted read-only: nox must list its sessions with these tools.
+            probe = ("id -u; python --version; git --version; uv --version; nox --version 2>&1; "
+                     "invoke --version; nox --noxfile /src/noxfile.py --list 2>&1 | tail -n 3")  # fmt: skip
+            text = check_command(tool, name, ["sh", "-c", probe], mount=(ROOT, "/src"))
+            result = {"image": name, "output": text.splitlines()}
+    result["seconds"] = timings
+    return result

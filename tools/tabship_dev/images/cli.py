@@ -1,0 +1,88 @@
+"""Container images for tabship: a wheelhouse, a local base image, builds and a smoke check.
+
+    python docker/image.py wheelhouse                  dist/wheelhouse/ from uv.lock (+ bootstrap tools)
+    python docker/image.py base [--force]              localhost/tabship-base:bookworm (debootstrap)
+    python docker/image.py build [--target T] [--base-image NAME] [--tool auto|docker|buildah]
+    python docker/image.py check [--target T] [--port N]  start the image; /readyz and one prediction
+
+Every Dockerfile installs Python packages only from dist/wheelhouse/ (`pip install --no-index`), so a
+build needs no index once the wheelhouse exists. `build` uses `docker build` when a Docker daemon
+answers and buildah (chroot isolation) otherwise. Plain Python 3.11 standard library: it runs before
+any environment exists. See docker/README.md for the steps and the measured times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tabship_dev.images.base import cmd_base
+from tabship_dev.images.build import cmd_build
+from tabship_dev.images.check import cmd_check
+from tabship_dev.images.settings import BASE_IMAGE, DEBIAN_MIRROR, TARGETS, WHEELHOUSE
+from tabship_dev.images.wheelhouse import cmd_wheelhouse
+from tabship_dev.workspace import ToolError
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    top = argparse.ArgumentParser(prog="python docker/image.py", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    top.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    wheelhouse = commands.add_parser("wheelhouse", help="dist/wheelhouse from uv.lock")
+    wheelhouse.add_argument("--out", type=Path, default=WHEELHOUSE, help="default: dist/wheelhouse")
+    wheelhouse.set_defaults(run=cmd_wheelhouse)
+
+    def add_tool(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--tool", choices=("auto", "docker", "buildah"), default="auto",
+                             help="default: docker when its daemon answers, else buildah")  # fmt: skip
+
+    base = commands.add_parser("base", help=f"make (or reuse) {BASE_IMAGE} with debootstrap")
+    base.add_argument("--name", default=BASE_IMAGE)
+    base.add_argument("--mirror", default=DEBIAN_MIRROR)
+    base.add_argument("--force", action="store_true", help="make it again even if it exists")
+    add_tool(base)
+    base.set_defaults(run=cmd_base)
+
+    build = commands.add_parser("build", help="build an image with docker or buildah")
+    build.add_argument("--target", choices=(*TARGETS, "all"), default="serving")
+    base_help = f"BASE_IMAGE build argument (default: {BASE_IMAGE}, made if missing)"
+    build.add_argument("--base-image", default="", help=base_help)
+    build.add_argument("--tag", default="latest")
+    build.add_argument("--no-cache", action="store_true", help="rebuild every step")
+    add_tool(build)
+    build.set_defaults(run=cmd_build)
+
+    check = commands.add_parser("check", help="start a built image and check that it works")
+    check.add_argument("--target", choices=TARGETS, default="serving")
+    check.add_argument("--image", default="", help="image name (default: the target's build)")
+    check.add_argument("--tag", default="latest")
+    check.add_argument(
+        "--port", type=int, default=0, help="loopback port (default: 3000 if free, else any)"
+    )
+    check.add_argument("--timeout", type=float, default=120, help="seconds to wait for /readyz")
+    add_tool(check)
+    check.set_defaults(run=cmd_check)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = parser().parse_args(argv)
+    try:
+        result: dict[str, Any] = args.run(args)
+    except (ToolError, subprocess.CalledProcessError) as error:
+        print(f"image.py {args.command}: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.command}: " + ", ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
