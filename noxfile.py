@@ -236,10 +236,10 @@ def image(session: nox.Session) -> None:
     args = parser.parse_args(session.posargs)
     targets = ["serving", "training", "ci"] if args.target == "all" else [args.target]
     session.run(sys.executable, IMAGE_PY, "wheelhouse", external=True)
-    sync(session, package="serving")
-    # The serving image carries the champion: train first (a no-op when nothing changed).
-    session.run("tabship-models", "train", env=JOB_ENV)
-    session.run("tabship-serving", "build", "--model-only", env={**JOB_ENV, **BENTO_HOME})
+    if "serving" in targets:  # it carries the champion: train first (a no-op when cached)
+        sync(session, package="serving")
+        session.run("tabship-models", "train", env=JOB_ENV)
+        session.run("tabship-serving", "build", "--model-only", env={**JOB_ENV, **BENTO_HOME})
     base = ["--base-image", args.base_image] if args.base_image else []
     for target in targets:
         session.run(sys.executable, IMAGE_PY, "build", "--target", target, *base, external=True)

@@ -1,6 +1,6 @@
 """The bento: a BentoML build of the service around a model already in the model store.
 
-The build needs no network. `bentoml build` would lock requirements with `uv pip compile` against
+BentoML's own locking is off: `bentoml build` would lock requirements with `uv pip compile` against
 the public index, so the bentofile sets `python.lock_packages: false` and we hand it a requirements
 file exported from the workspace lock (the exact versions every test ran with) plus the wheels of
 the four workspace packages, made by tools/tabship_dev (or handed in as paths).
