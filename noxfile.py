@@ -32,7 +32,7 @@ PYTHON = "3.11"
 JOB_ENV = {"PYTHONDONTWRITEBYTECODE": ""}
 TOOLS_ENV = {"PYTHONPATH": str(ROOT / "tools")}
 WHEELS = ROOT / "dist" / "wheels"
-BENTO_HOME = {"BENTOML_HOME": str(ROOT / "dist" / "bentoml")}
+BENTO_HOME = {"BENTOML_HOME": str(ROOT / "dist" / "bento")}
 EXIT_NO_CHAMPION = 4  # tabship-serving build: the registry has no champion yet
 
 
@@ -79,7 +79,7 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", *session.posargs)
         return
     sources = [str(p.relative_to(ROOT)) for p in sorted(ROOT.glob("packages/*/src"))]
-    tooling = ["noxfile.py", "tasks.py", "conftest.py", "docker/image.py", "ci-cd/ci_check.py"]
+    tooling = ["noxfile.py", "tasks.py", "conftest.py", "docker/image.py"]
     session.run("mypy", *sources, *tooling, "deploy/deploy.py", "tools/tabship_dev", "bench")
     # One mypy run per test folder: each has a conftest.py, which mypy would see as duplicates.
     for tests in [*sorted(ROOT.glob("packages/*/tests")), ROOT / "tests"]:
@@ -141,7 +141,7 @@ def _npm_tools(session: nox.Session) -> Path:
 def ci_check(session: nox.Session) -> None:
     """Prove the CI definitions offline: parity, JSON schemas, actionlint, Jenkinsfile lint."""
     sync(session, "ci", only_groups=True)
-    session.run("python", "ci-cd/ci_check.py", "--root", str(ROOT))
+    session.run("python", "-m", "tabship_dev.ci_check", "--root", str(ROOT), env=TOOLS_ENV)
     schema = ["check-jsonschema", "--builtin-schema"]
     session.run(*schema, "vendor.github-workflows", ".github/workflows/ci.yml")
     session.run(
@@ -185,7 +185,7 @@ def _bento(session: nox.Session, *args: str, env: dict[str, str] | None = None) 
 
 @nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
-    """Wheels and sdists into dist/wheels, import-checked in a new venv; the bento in dist/bentoml."""
+    """Wheels and sdists into dist/wheels, import-checked in a new venv; the bento in dist/bento."""
     dev(session, "artifacts", "--out", str(WHEELS), "--sdists", "--check")
     _bento(session, env=BENTO_HOME)
 

@@ -3,7 +3,7 @@
 # Build from the repository root, after the wheelhouse and the model store exist (nox -s image
 # makes both, or see docker/README.md):
 #   python docker/image.py wheelhouse
-#   BENTOML_HOME=dist/bentoml tabship-serving build --model-only
+#   BENTOML_HOME=dist/bento tabship-serving build --model-only
 #   docker build -f docker/serving.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim-bookworm .
 # Python packages come only from dist/wheelhouse (no index), pinned and hash-checked by uv.lock.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
@@ -38,7 +38,7 @@ RUN groupadd --system --gid 10001 tabship \
 # files 0600). The service writes only the prediction log, under /var/lib/tabship, and temporary
 # files (both volumes in Kubernetes).
 COPY configs/serving.yaml /opt/tabship/serving.yaml
-RUN --mount=type=bind,source=dist/bentoml/models,target=/tmp/models \
+RUN --mount=type=bind,source=dist/bento/models,target=/tmp/models \
     cp -R /tmp/models /opt/bentoml/models \
     && chmod -R a+rX,go-w /opt/bentoml
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tabship_dev.images.base import ensure_base
-from tabship_dev.images.engine import buildah_env, choose_tool, image_size
+from tabship_dev.images.engine import Engine, choose_engine
 from tabship_dev.images.settings import (
     BASE_IMAGE,
     DEBIAN_MIRROR,
@@ -43,28 +43,28 @@ def preflight(target: str, wheelhouse: Path) -> None:
     if target == "serving" and not (MODEL_HOME / "models" / MODEL_NAME / "latest").is_file():
         raise ImageError(
             f"no {MODEL_NAME} model under {MODEL_HOME.relative_to(ROOT)}/models: run "
-            "`BENTOML_HOME=dist/bentoml tabship-serving build --model-only` (nox -s image does)"
+            "`BENTOML_HOME=dist/bento tabship-serving build --model-only` (nox -s image does)"
         )
 
 
 def build_command(
-    tool: str, target: str, base: str, name: str, no_cache: bool = False
+    engine: Engine, target: str, base: str, name: str, no_cache: bool = False
 ) -> list[str]:
-    """`docker build` or `buildah bud` for one target, with the repository as the context."""
-    dockerfile = DOCKER_DIR / f"{target}.Dockerfile"
-    common = ["--file", str(dockerfile), "--build-arg", f"BASE_IMAGE={base}", "--tag", name,
-              *(["--no-cache"] if no_cache else [])]  # fmt: skip
-    if tool == "docker":
-        # BuildKit for RUN --mount; --pull=false: the base may exist only locally.
-        return ["docker", "build", *common, str(ROOT)]
-    # --format docker keeps HEALTHCHECK (the OCI format has none); --layers caches steps.
-    return ["buildah", "bud", "--isolation", "chroot", "--format", "docker", "--layers",
-            "--pull-never" if base.startswith("localhost/") else "--pull", *common, str(ROOT)]  # fmt: skip
+    """The engine's build command for one target, with the repository as the context."""
+    common = [
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+        "--tag",
+        name,
+        *(["--no-cache"] if no_cache else []),
+    ]
+    return engine.build_command(DOCKER_DIR / f"{target}.Dockerfile", ROOT, common,
+                                local_base=base.startswith("localhost/"))  # fmt: skip
 
 
 def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build one image (or all), from --base-image or the local base image."""
-    tool = choose_tool(args.tool)
+    engine = choose_engine(args.tool)
     targets = TARGETS if args.target == "all" else (args.target,)
     for target in targets:
         preflight(target, WHEELHOUSE)
@@ -72,15 +72,14 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     base = args.base_image
     if not base:
         with timed("base", timings):
-            ensure_base(tool, BASE_IMAGE, DEBIAN_MIRROR, force=False)
+            ensure_base(engine, BASE_IMAGE, DEBIAN_MIRROR, force=False)
         base = BASE_IMAGE
-    env = {**buildah_env(), "DOCKER_BUILDKIT": "1"}
-    result: dict[str, Any] = {"tool": tool, "base_image": base, "images": {}}
+    result: dict[str, Any] = {"tool": engine.name, "base_image": base, "images": {}}
     for target in targets:
         name = image_name(target, args.tag)
         with timed(f"build {target}", timings):
-            run(build_command(tool, target, base, name, args.no_cache), env=env)
-        size = image_size(tool, name)
+            run(build_command(engine, target, base, name, args.no_cache), env=engine.env)
+        size = engine.size(name)
         log(f"{name}: {size / 1e6:.0f} MB")
         result["images"][target] = {"name": name, "bytes": size}
     result["seconds"] = timings

@@ -5,26 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from tabship_dev.images.build import image_name
-from tabship_dev.images.engine import buildah_env, choose_tool, image_exists
+from tabship_dev.images.engine import Engine, choose_engine
 from tabship_dev.images.settings import (
     MODEL_HOME,
     MODEL_NAME,
     SERVING_PORT,
     ImageError,
     log,
-    output,
     timed,
 )
 from tabship_dev.workspace import ROOT
@@ -90,66 +84,15 @@ def model_schema() -> dict[str, Any]:
     return schema
 
 
-def inspect_config(tool: str, name: str) -> dict[str, Any]:
-    """The image's runtime config: Entrypoint, Cmd, User, Env, Healthcheck."""
-    if tool == "docker":
-        raw = json.loads(output(["docker", "image", "inspect", name]))[0]["Config"]
-    else:
-        info = json.loads(
-            output(["buildah", "inspect", "--type", "image", name], env=buildah_env())
-        )
-        raw = info["Docker"]["config"]
-        raw = {k[0].upper() + k[1:]: v for k, v in raw.items()}
-    config: dict[str, Any] = raw
-    return config
-
-
-@contextlib.contextmanager
-def started(tool: str, name: str, command: list[str], port: int) -> Iterator[subprocess.Popen[str]]:
-    """The image's COMMAND running with its network on 127.0.0.1:PORT; stopped afterwards."""
-    if tool == "docker":
-        container = output(["docker", "run", "--detach", "--rm", "--publish",
-                            f"127.0.0.1:{port}:{SERVING_PORT}", name])  # fmt: skip
-        process = subprocess.Popen(["docker", "logs", "--follow", container], text=True)
-        try:
-            yield process
-        finally:
-            subprocess.run(["docker", "stop", container], capture_output=True, check=False)
-            process.wait(timeout=30)
-        return
-    env = buildah_env()
-    container = output(["buildah", "from", "--pull-never", name], env=env)
-    # chroot isolation shares the host's network, so the service listens on the host's loopback.
-    # A PID namespace of its own: BentoML's workers start new sessions, which a process-group kill
-    # misses; when the namespace's first process dies, the kernel ends every process in it.
-    argv = ["unshare", "--pid", "--fork", "--kill-child"]
-    argv += ["buildah", "run", "--isolation", "chroot", container, "--", *command]
-    log("$ " + " ".join(argv))
-    process = subprocess.Popen(argv, env=env, text=True, start_new_session=True)
-    try:
-        yield process
-    finally:
-        # Stop what we started, by its process group id (buildah run and the server under it).
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
-
-
-def check_serving(tool: str, name: str, port: int, timeout: float) -> dict[str, Any]:
+def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[str, Any]:
     """Start the serving image; wait for /readyz; score one record; run the HEALTHCHECK's probe."""
-    config = inspect_config(tool, name)
+    config = engine.config(name)
     entrypoint = list(config.get("Entrypoint") or [])
     command = [*entrypoint, "serve", "--host", "127.0.0.1", "--port", str(port)]
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {"image": name, "user": config.get("User"), "port": port}
     start = time.monotonic()
-    with started(tool, name, command, port) as process:
+    with engine.started(name, command, port) as process:
         status: int | None = None
         while time.monotonic() - start < timeout:
             if process.poll() is not None:
@@ -174,59 +117,39 @@ def check_serving(tool: str, name: str, port: int, timeout: float) -> dict[str, 
         result["prediction"] = prediction
         log(f"ready after {result['ready_seconds']} s; /predict: {prediction}")
         result["healthcheck"] = (
-            run_healthcheck(tool, name, config)
+            run_healthcheck(engine, name, config)
             if port == SERVING_PORT
             else f"not run: it probes port {SERVING_PORT}, which was busy"
         )
     return result
 
 
-def run_healthcheck(tool: str, name: str, config: dict[str, Any]) -> str:
+def run_healthcheck(engine: Engine, name: str, config: dict[str, Any]) -> str:
     """Run the image's HEALTHCHECK command against the running service (buildah: same network)."""
     test = list((config.get("Healthcheck") or {}).get("Test") or [])
     if not test or test[0] == "NONE":
         return "none"
-    if tool == "docker":
-        return "run by docker"  # docker runs it itself and reports it in `docker inspect`
+    if engine.runs_healthcheck():
+        return f"run by {engine.name}"  # it reports the result in its own inspect output
     command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]
-    check_command(tool, name, command)  # raises when the probe fails
+    engine.run_once(name, command)  # raises when the probe fails
     return "passed"
-
-
-def check_command(
-    tool: str, name: str, command: list[str], mount: tuple[Path, str] | None = None
-) -> str:
-    """Run COMMAND in a new container of image NAME (as the image's user); its output.
-
-    MOUNT is (host folder, container folder), mounted read-only.
-    """
-    volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
-    if tool == "docker":
-        return output(["docker", "run", "--rm", *volume, name, *command])
-    env = buildah_env()
-    container = output(["buildah", "from", "--pull-never", name], env=env)
-    try:
-        return output(
-            ["buildah", "run", "--isolation", "chroot", *volume, container, "--", *command], env=env
-        )
-    finally:
-        subprocess.run(["buildah", "rm", container], env=env, capture_output=True, check=False)
 
 
 def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
     """Start an image and prove it works: serving answers, training trains, CI has its tools."""
-    tool = choose_tool(args.tool)
+    engine = choose_engine(args.tool)
     name = args.image or image_name(args.target, args.tag)
-    if not image_exists(tool, name):
+    if not engine.exists(name):
         raise ImageError(
             f"no image {name}: run `python docker/image.py build --target {args.target}`"
         )
     timings: dict[str, float] = {}
     with timed(f"check {args.target}", timings):
         if args.target == "serving":
-            result = check_serving(tool, name, args.port or free_port(), args.timeout)
+            result = check_serving(engine, name, args.port or free_port(), args.timeout)
         elif args.target == "training":
-            text = check_command(tool, name, ["tabship-models", "train", "--json"])
+            text = engine.run_once(name, ["tabship-models", "train", "--json"])
             run_ = json.loads(text[text.index("{") :])
             keep = ("status", "model_name", "model_version", "gate_passed", "holdout")
             result = {"image": name, "train": {k: run_.get(k) for k in keep}}
@@ -234,7 +157,7 @@ def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
             # The repository, mounted read-only: nox must list its sessions with these tools.
             probe = ("id -u; python --version; git --version; uv --version; nox --version 2>&1; "
                      "invoke --version; nox --noxfile /src/noxfile.py --list 2>&1 | tail -n 3")  # fmt: skip
-            text = check_command(tool, name, ["sh", "-c", probe], mount=(ROOT, "/src"))
+            text = engine.run_once(name, ["sh", "-c", probe], mount=(ROOT, "/src"))
             result = {"image": name, "output": text.splitlines()}
     result["seconds"] = timings
     return result

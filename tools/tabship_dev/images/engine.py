@@ -1,13 +1,207 @@
-"""The container engine: docker when its daemon answers, otherwise buildah (chroot isolation)."""
+"""The container engine behind one interface: docker when its daemon answers, else buildah.
+
+Everything that differs between the two lives here; base, build and check call an `Engine`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
 
-from tabship_dev.images.settings import ImageError, output
+from tabship_dev.images.settings import DEFAULT_PATH, SERVING_PORT, ImageError, log, output, run
+
+# Mount is (host folder, container folder), mounted read-only.
+Mount = tuple[Path, str]
+
+
+class Engine(Protocol):
+    """What the image tooling needs from a container engine."""
+
+    name: str
+    env: dict[str, str]
+
+    def exists(self, image: str) -> bool:
+        """Whether the local store holds IMAGE."""
+
+    def size(self, image: str) -> int:
+        """IMAGE's uncompressed size in bytes."""
+
+    def import_rootfs(self, rootfs: Path, image: str, description: str) -> None:
+        """Import the folder ROOTFS as IMAGE."""
+
+    def build_command(
+        self, dockerfile: Path, context: Path, args: list[str], local_base: bool
+    ) -> list[str]:
+        """The build command; ARGS are the common flags (file, build args, tag, cache)."""
+
+    def config(self, image: str) -> dict[str, Any]:
+        """IMAGE's runtime config with docker's keys: Entrypoint, Cmd, User, Env, Healthcheck."""
+
+    def started(
+        self, image: str, command: list[str], port: int
+    ) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+        """IMAGE's COMMAND running with the service on 127.0.0.1:PORT; stopped on exit."""
+
+    def run_once(self, image: str, command: list[str], mount: Mount | None = None) -> str:
+        """Run COMMAND in a new container of IMAGE (as the image's user); its output."""
+
+    def runs_healthcheck(self) -> bool:
+        """Whether the engine runs the image's HEALTHCHECK itself."""
+
+
+class Docker:
+    """A Docker daemon, through its CLI."""
+
+    name = "docker"
+
+    def __init__(self) -> None:
+        # BuildKit for RUN --mount.
+        self.env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+
+    def exists(self, image: str) -> bool:
+        done = subprocess.run(
+            ["docker", "image", "inspect", image], capture_output=True, check=False
+        )
+        return done.returncode == 0
+
+    def size(self, image: str) -> int:
+        return int(output(["docker", "image", "inspect", "--format", "{{.Size}}", image]))
+
+    def import_rootfs(self, rootfs: Path, image: str, description: str) -> None:
+        log(f"$ tar -C {rootfs} -c . | docker import - {image}")
+        tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+        subprocess.run(["docker", "import", "--change", f"ENV PATH={DEFAULT_PATH}",
+                        "--change", "ENV LANG=C.UTF-8", "--change", 'CMD ["/bin/bash"]',
+                        "--message", description, "-", image],
+                       stdin=tar.stdout, check=True)  # fmt: skip
+        if tar.wait() != 0:
+            raise ImageError(f"tar of {rootfs} failed")
+
+    def build_command(
+        self, dockerfile: Path, context: Path, args: list[str], local_base: bool
+    ) -> list[str]:
+        return ["docker", "build", "--file", str(dockerfile), *args, str(context)]
+
+    def config(self, image: str) -> dict[str, Any]:
+        config: dict[str, Any] = json.loads(output(["docker", "image", "inspect", image]))[0][
+            "Config"
+        ]
+        return config
+
+    @contextlib.contextmanager
+    def started(self, image: str, command: list[str], port: int) -> Iterator[subprocess.Popen[str]]:
+        # Docker runs the image's own command; PORT is published to the image's port.
+        container = output(["docker", "run", "--detach", "--rm", "--publish",
+                            f"127.0.0.1:{port}:{SERVING_PORT}", image])  # fmt: skip
+        process = subprocess.Popen(["docker", "logs", "--follow", container], text=True)
+        try:
+            yield process
+        finally:
+            subprocess.run(["docker", "stop", container], capture_output=True, check=False)
+            process.wait(timeout=30)
+
+    def run_once(self, image: str, command: list[str], mount: Mount | None = None) -> str:
+        volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
+        return output(["docker", "run", "--rm", *volume, image, *command])
+
+    def runs_healthcheck(self) -> bool:
+        return True
+
+
+class Buildah:
+    """buildah with chroot isolation: it needs no daemon and no user namespaces."""
+
+    name = "buildah"
+
+    def __init__(self) -> None:
+        self.env = {**os.environ, "BUILDAH_ISOLATION": "chroot"}
+
+    def exists(self, image: str) -> bool:
+        command = ["buildah", "inspect", "--type", "image", image]
+        return (
+            subprocess.run(command, capture_output=True, check=False, env=self.env).returncode == 0
+        )
+
+    def size(self, image: str) -> int:
+        # buildah reports it only rounded, in SI units: "138 MB".
+        listing = json.loads(output(["buildah", "images", "--json", image], env=self.env))
+        number, unit = str(listing[0]["size"]).split()
+        scale = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+        return int(float(number) * scale[unit])
+
+    def import_rootfs(self, rootfs: Path, image: str, description: str) -> None:
+        container = output(["buildah", "from", "scratch"], env=self.env)
+        try:
+            mount = output(["buildah", "mount", container], env=self.env)
+            run(["cp", "-a", f"{rootfs}/.", mount])
+            run(["buildah", "config", "--env", f"PATH={DEFAULT_PATH}", "--env", "LANG=C.UTF-8",
+                 "--cmd", "/bin/bash", "--label", f"org.opencontainers.image.description={description}",
+                 container], env=self.env)  # fmt: skip
+            run(
+                ["buildah", "commit", "--quiet", "--format", "docker", container, image],
+                env=self.env,
+            )
+        finally:
+            self._remove(container)
+
+    def build_command(
+        self, dockerfile: Path, context: Path, args: list[str], local_base: bool
+    ) -> list[str]:
+        # --format docker keeps HEALTHCHECK (the OCI format has none); --layers caches steps.
+        return ["buildah", "bud", "--isolation", "chroot", "--format", "docker", "--layers",
+                "--pull-never" if local_base else "--pull", "--file", str(dockerfile), *args,
+                str(context)]  # fmt: skip
+
+    def config(self, image: str) -> dict[str, Any]:
+        info = json.loads(output(["buildah", "inspect", "--type", "image", image], env=self.env))
+        raw: dict[str, Any] = info["Docker"]["config"]
+        return {key[0].upper() + key[1:]: value for key, value in raw.items()}
+
+    @contextlib.contextmanager
+    def started(self, image: str, command: list[str], port: int) -> Iterator[subprocess.Popen[str]]:
+        container = output(["buildah", "from", "--pull-never", image], env=self.env)
+        # chroot isolation shares the host's network, so the service listens on the host's loopback.
+        # A PID namespace of its own: BentoML's workers start new sessions, which a process-group
+        # kill misses; when the namespace's first process dies, the kernel ends every process in it.
+        argv = ["unshare", "--pid", "--fork", "--kill-child"]
+        argv += ["buildah", "run", "--isolation", "chroot", container, "--", *command]
+        log("$ " + " ".join(argv))
+        process = subprocess.Popen(argv, env=self.env, text=True, start_new_session=True)
+        try:
+            yield process
+        finally:
+            # Stop what we started, by its process group id (buildah run and the server under it).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+            self._remove(container)
+
+    def run_once(self, image: str, command: list[str], mount: Mount | None = None) -> str:
+        volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
+        container = output(["buildah", "from", "--pull-never", image], env=self.env)
+        try:
+            argv = ["buildah", "run", "--isolation", "chroot", *volume, container, "--", *command]
+            return output(argv, env=self.env)
+        finally:
+            self._remove(container)
+
+    def runs_healthcheck(self) -> bool:
+        return False
+
+    def _remove(self, container: str) -> None:
+        subprocess.run(["buildah", "rm", container], env=self.env, capture_output=True, check=False)
 
 
 def docker_answers() -> bool:
@@ -15,45 +209,17 @@ def docker_answers() -> bool:
     if not shutil.which("docker"):
         return False
     try:
-        done = subprocess.run(
-            ["docker", "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
+        done = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
+                              capture_output=True, text=True, timeout=15, check=False)  # fmt: skip
     except subprocess.TimeoutExpired:
         return False
     return done.returncode == 0 and bool(done.stdout.strip())
 
 
-def choose_tool(wanted: str) -> str:
-    """docker or buildah."""
+def choose_engine(wanted: str) -> Engine:
+    """Docker when asked for, or when `auto` and its daemon answers; buildah otherwise."""
     if wanted == "docker" or (wanted == "auto" and docker_answers()):
-        return "docker"
+        return Docker()
     if not shutil.which("buildah"):
         raise ImageError("no Docker daemon answers and buildah is missing: apt-get install buildah")
-    return "buildah"
-
-
-def buildah_env() -> dict[str, str]:
-    """buildah as root without namespaces it cannot create here."""
-    return {**os.environ, "BUILDAH_ISOLATION": "chroot"}
-
-
-def image_exists(tool: str, name: str) -> bool:
-    """Whether the local store holds image NAME."""
-    command = ["docker", "image", "inspect", name] if tool == "docker" else [
-        "buildah", "inspect", "--type", "image", name]  # fmt: skip
-    return subprocess.run(command, capture_output=True, check=False).returncode == 0
-
-
-def image_size(tool: str, name: str) -> int:
-    """The image's size in bytes, uncompressed (what `docker images` shows)."""
-    if tool == "docker":
-        return int(output(["docker", "image", "inspect", "--format", "{{.Size}}", name]))
-    # buildah reports it only rounded, in SI units: "138 MB".
-    listing = json.loads(output(["buildah", "images", "--json", name], env=buildah_env()))
-    number, unit = str(listing[0]["size"]).split()
-    scale = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-    return int(float(number) * scale[unit])
+    return Buildah()

@@ -15,7 +15,7 @@ DOCKER_DIR = ROOT / "docker"
 WHEELHOUSE = ROOT / "dist" / "wheelhouse"
 # The BentoML home whose model store the serving image carries (BENTOML_HOME for `tabship-serving
 # build --model-only`). Only its models/ folder goes into the image.
-MODEL_HOME = ROOT / "dist" / "bentoml"
+MODEL_HOME = ROOT / "dist" / "bento"
 MODEL_NAME = "tabship-adult"
 TARGETS = ("serving", "training", "ci")
 # The workspace package each image installs, with its locked third-party dependencies.

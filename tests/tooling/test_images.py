@@ -22,8 +22,9 @@ from tabship_dev.images import build as images_build
 from tabship_dev.images import check as images_check
 from tabship_dev.images import cli as images_cli
 from tabship_dev.images import settings, wheelhouse
+from tabship_dev.images.engine import Buildah, Docker
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
 TARGETS = ("ci", "serving", "training")
@@ -160,7 +161,7 @@ def test_copied_paths_are_in_the_build_context(dockerfile: Path) -> None:
     """Every COPY source is a tracked path or one image.py makes, and the ignore file lets it in."""
     ignore = Path(f"{dockerfile}.dockerignore").read_text(encoding="utf-8").splitlines()
     allowed = [line[1:] for line in ignore if line.startswith("!")]
-    made = {"dist/bentoml/models": settings.MODEL_HOME / "models"}
+    made = {"dist/bento/models": settings.MODEL_HOME / "models"}
     sources = []
     for keyword, args in instructions(dockerfile):
         if keyword == "COPY":
@@ -229,7 +230,7 @@ def test_the_serving_healthcheck_probes_readyz_without_curl() -> None:
 
 
 def test_build_commands_pass_the_base_image_and_use_the_repository_as_context() -> None:
-    buildah = images_build.build_command("buildah", "serving", "localhost/base:1", "localhost/x:1")
+    buildah = images_build.build_command(Buildah(), "serving", "localhost/base:1", "localhost/x:1")
     assert buildah[:2] == ["buildah", "bud"]
     assert buildah[2:4] == ["--isolation", "chroot"]
     assert "--format" in buildah and buildah[buildah.index("--format") + 1] == "docker"
@@ -237,7 +238,7 @@ def test_build_commands_pass_the_base_image_and_use_the_repository_as_context() 
     assert "BASE_IMAGE=localhost/base:1" in buildah
     assert buildah[-1] == str(ROOT)
     docker = images_build.build_command(
-        "docker", "ci", "python:3.11-slim-bookworm", "localhost/ci:1"
+        Docker(), "ci", "python:3.11-slim-bookworm", "localhost/ci:1"
     )
     assert docker[:2] == ["docker", "build"]
     assert docker[docker.index("--file") + 1] == str(DOCKER / "ci.Dockerfile")

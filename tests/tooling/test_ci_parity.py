@@ -3,23 +3,18 @@ checks behind `nox -s ci_check` catch planted faults."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import tabship_dev.ci_check
 import yaml
 
 
 @pytest.fixture(scope="module")
-def ci_check(repo_root: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ci_check", repo_root / "ci-cd/ci_check.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ci_check() -> ModuleType:
+    return tabship_dev.ci_check
 
 
 def test_the_root_gitlab_file_includes_the_pipeline(repo_root: Path) -> None:

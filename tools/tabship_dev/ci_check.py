@@ -1,7 +1,7 @@
 """Check the three CI definitions: same nox sessions in the same order, each step one command.
 
 Run by `nox -s ci_check` (with the schema and linters around it). Usable on any checkout:
-`python ci-cd/ci_check.py --root PATH`. Exits 1 and names every fault it found.
+`PYTHONPATH=tools python -m tabship_dev.ci_check --root PATH`. Exits 1 and names every fault it found.
 """
 
 from __future__ import annotations
