@@ -84,4 +84,10 @@ def test_versions_are_immutable_and_verified(loans: Loans, first_version: str) -
 
 def test_no_pickle_in_the_store(loans: Loans, first_version: str) -> None:
     names = {p.name for p in (loans.store / "loans" / first_version).iterdir()}
-    assert names == {"data.parquet", "quarantine.jsonl", "report.json", "manifest.json"}
+    assert names == {
+        "data.parquet",
+        "quarantine.jsonl",
+        "report.json",
+        "manifest.json",
+        "request_fields.json",
+    }

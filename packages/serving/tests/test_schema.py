@@ -8,17 +8,16 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from tabship.data.config import load_config
-from tabship.data.schema import load_schema
-from tabship.serving.contract import request_fields
-from tabship.serving.errors import from_pydantic, normalise
-from tabship.serving.schema import (
+from tabship.data import (
     FieldSpec,
-    example_record,
     fields_from_json,
     fields_to_json,
-    records_adapter,
+    load_config,
+    load_schema,
+    request_fields,
 )
+from tabship.serving.errors import from_pydantic, normalise
+from tabship.serving.schema import example_record, records_adapter
 
 from .conftest import REPO
 

@@ -8,7 +8,10 @@ names from `tabship.data` and never its submodules (an import-linter contract en
 - `ingest(dataset=None, sources=None, *, holdout=None, config=None, store=None) -> IngestResult`
 - `load_dataset(name, version="latest", store=None, *, split=None) -> DatasetVersion`
 - `list_versions(name, store=None) -> list[Manifest]`
-- `atomic_write_text`, `atomic_write_json`, `file_sha256`, `read_yaml_mapping`: shared file helpers
+- `request_fields(config, schema) -> list[FieldSpec]`, `fields_to_json`, `fields_from_json`: the
+  request contract a model is trained with, which serving validates requests against
+- `atomic_write_text`, `atomic_write_json`, `file_sha256`, `verify_files`, `read_yaml_mapping`:
+  shared file helpers (`verify_files` raises `IntegrityError`)
 """
 
 from importlib import import_module
@@ -17,8 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tabship.data.config import DatasetConfig, dataset_names, load_config, read_yaml_mapping
-    from tabship.data.errors import ConfigError, DataError, RunRejectedError
-    from tabship.data.files import atomic_write_json, atomic_write_text, file_sha256
+    from tabship.data.contract import FieldSpec, fields_from_json, fields_to_json, request_fields
+    from tabship.data.errors import ConfigError, DataError, IntegrityError, RunRejectedError
+    from tabship.data.files import (
+        atomic_write_json,
+        atomic_write_text,
+        file_sha256,
+        verify_files,
+    )
     from tabship.data.ingestion import ingest
     from tabship.data.load import DatasetVersion, list_versions, load_dataset
     from tabship.data.outcome import IngestResult
@@ -37,7 +46,9 @@ _EXPORTS = {
     "DatasetConfig": "config",
     "DatasetSchema": "schema",
     "DatasetVersion": "load",
+    "FieldSpec": "contract",
     "IngestResult": "outcome",
+    "IntegrityError": "errors",
     "Manifest": "store",
     "Project": "project",
     "RunRejectedError": "errors",
@@ -45,6 +56,8 @@ _EXPORTS = {
     "atomic_write_text": "files",
     "dataset_names": "config",
     "default_store": "project",
+    "fields_from_json": "contract",
+    "fields_to_json": "contract",
     "file_sha256": "files",
     "find_project": "project",
     "ingest": "ingestion",
@@ -54,6 +67,8 @@ _EXPORTS = {
     "load_schema": "schema",
     "project_at": "project",
     "read_yaml_mapping": "config",
+    "request_fields": "contract",
+    "verify_files": "files",
 }
 __all__ = [
     "ConfigError",
@@ -61,7 +76,9 @@ __all__ = [
     "DatasetConfig",
     "DatasetSchema",
     "DatasetVersion",
+    "FieldSpec",
     "IngestResult",
+    "IntegrityError",
     "Manifest",
     "Project",
     "RunRejectedError",
@@ -70,6 +87,8 @@ __all__ = [
     "atomic_write_text",
     "dataset_names",
     "default_store",
+    "fields_from_json",
+    "fields_to_json",
     "file_sha256",
     "find_project",
     "ingest",
@@ -79,6 +98,8 @@ __all__ = [
     "load_schema",
     "project_at",
     "read_yaml_mapping",
+    "request_fields",
+    "verify_files",
 ]
 
 

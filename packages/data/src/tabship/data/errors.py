@@ -62,3 +62,7 @@ class RunRejectedError(DataError):
 
 class ConfigError(Exception):
     """The config file, the dataset name or the command line is wrong (CLI exit 2)."""
+
+
+class IntegrityError(DataError):
+    """A stored file is missing or its bytes differ from the sha256 recorded when it was written."""

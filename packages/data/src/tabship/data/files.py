@@ -11,8 +11,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from tabship.data.errors import IntegrityError
 
 _BLOCK = 4 * 1024 * 1024
 # (path, size, mtime, inode) -> sha256: within one process a file is hashed once, however many
@@ -59,6 +62,24 @@ def file_sha256(path: Path) -> str:
     if found is None:
         found = _DIGESTS[key] = _digest_file(path)
     return found
+
+
+def verify_files(folder: Path, expected: Mapping[str, str]) -> None:
+    """Check each file NAME in FOLDER against its recorded sha256; IntegrityError names the first
+    one that is missing or differs."""
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise IntegrityError(
+                "missing: it was recorded with a sha256 but is not there", path=path
+            )
+        found = file_sha256(path)
+        if found != digest:
+            raise IntegrityError(
+                f"sha256 {found[:12]}... differs from the recorded {digest[:12]}...: the file was "
+                "changed or truncated after it was written",
+                path=path,
+            )
 
 
 def display_path(path: Path) -> str:

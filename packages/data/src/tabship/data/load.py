@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -16,6 +17,10 @@ from tabship.data import store as st
 from tabship.data.errors import DataError
 from tabship.data.files import file_sha256
 from tabship.data.project import default_store
+
+if TYPE_CHECKING:
+    from tabship.data.config import DatasetConfig
+    from tabship.data.contract import FieldSpec
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,30 @@ class DatasetVersion:
     @property
     def data_file(self) -> Path:
         return self.path / st.DATA_FILE
+
+    def request_fields(self, config: DatasetConfig | None = None) -> list[FieldSpec]:
+        """The request contract of models trained on this version, checked against its sha256.
+
+        A version published before the contract was stored has none: CONFIG's schema stands in
+        for it, but only when its hash is the one that validated the version.
+        """
+        from tabship.data.contract import fields_from_json, request_fields
+        from tabship.data.schema import load_schema
+
+        path = self.path / st.FIELDS_FILE
+        expected = self.manifest.files.get(st.FIELDS_FILE)
+        if expected is not None:
+            if file_sha256(path) != expected:
+                raise DataError("request fields do not match the manifest's sha256", path=path)
+            return fields_from_json(path.read_text(encoding="utf-8"))
+        schema = load_schema(config) if config is not None else None
+        if config is None or schema is None or schema.schema_hash != self.manifest.schema_hash:
+            raise DataError(
+                f"version {self.manifest.version} stores no request fields, and its schema is not "
+                f"the configured one: delete {self.path} and ingest again",
+                path=self.path / st.MANIFEST_FILE,
+            )
+        return request_fields(config, schema)
 
     def split(self, name: str) -> pd.DataFrame:
         """The rows of one split (`train` or `holdout`), re-indexed from 0."""

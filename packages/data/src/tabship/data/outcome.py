@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from tabship.data import store as st
+from tabship.data.contract import fields_to_json, request_fields
 from tabship.data.errors import DataError, RunRejectedError
 from tabship.data.files import display_path, file_sha256
 from tabship.data.report import RunStats, build_report, summary
@@ -132,6 +133,8 @@ def conclude(
             cfg.name, version, status, stats=stats, folder=final, report=report, published=False
         )
         raise RunRejectedError(rejection.message, result, path=rejection.path, line=rejection.line)
+    fields = fields_to_json(request_fields(cfg, run.schema))
+    (run.temp / st.FIELDS_FILE).write_text(fields, encoding="utf-8")
     manifest = _manifest(run, version, full_hash, created_at)
     st.write_json(run.temp / st.REPORT_FILE, report)
     st.write_json(run.temp / st.MANIFEST_FILE, manifest.to_dict())
@@ -243,6 +246,7 @@ def _manifest(run: IngestRun, version: str, full_hash: str, created_at: str) -> 
         files={
             st.DATA_FILE: file_sha256(run.data_path),
             st.QUARANTINE_FILE: file_sha256(run.temp / st.QUARANTINE_FILE),
+            st.FIELDS_FILE: file_sha256(run.temp / st.FIELDS_FILE),
         },
         created_at=created_at,
         tabship_data_version=distribution_version("tabship-data"),

@@ -32,6 +32,7 @@ DATA_FILE = "data.parquet"
 QUARANTINE_FILE = "quarantine.jsonl"
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
+FIELDS_FILE = "request_fields.json"  # the request contract of models trained on the version
 LATEST = "latest"
 REJECTED = "rejected"
 # Bump when the processed output changes for the same input, so old versions are not reused.

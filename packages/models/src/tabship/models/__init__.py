@@ -7,6 +7,7 @@ a command needs them.
 - `train(project, force=False) -> TrainResult`: the main job (cached when nothing changed)
 - `load_run_config(project) -> RunConfig`: every config a run reads, parsed once
 - `Registry(project, model_name, experiment)`: versions and the aliases candidate/champion/previous
+- `fetch_served_files(registry, version, folder) -> Contract`: a version's served files, checked
 - `load_version(project, data_config, version) -> TrainingData`, `predict`, `binary_metrics`
 """
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         load_train_config,
         train_config_from_dict,
     )
+    from tabship.models.contract import Contract, fetch_served_files
     from tabship.models.dataset import TrainingData, load_training_data, load_version
     from tabship.models.job import Trained, fit_model, train, train_run
     from tabship.models.metrics import binary_metrics
@@ -49,6 +51,7 @@ __version__ = version("tabship-models")
 _EXPORTS = {
     "CANDIDATE": "registry",
     "CHAMPION": "registry",
+    "Contract": "contract",
     "GateConfig": "config",
     "Group": "config",
     "HIGHER_IS_BETTER": "config",
@@ -64,6 +67,7 @@ _EXPORTS = {
     "VersionInfo": "registry",
     "binary_metrics": "metrics",
     "cache_key": "cache",
+    "fetch_served_files": "contract",
     "fit_model": "job",
     "gate_config_from_dict": "config",
     "git_commit": "provenance",
@@ -83,6 +87,7 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "METRICS",
     "PREVIOUS",
+    "Contract",
     "GateConfig",
     "Group",
     "Registry",
@@ -96,6 +101,7 @@ __all__ = [
     "__version__",
     "binary_metrics",
     "cache_key",
+    "fetch_served_files",
     "fit_model",
     "gate_config_from_dict",
     "git_commit",

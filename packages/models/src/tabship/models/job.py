@@ -25,6 +25,7 @@ from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
 from tabship.models.config import METRICS, RunConfig, TrainConfig, file_digest, load_run_config
+from tabship.models.contract import Contract, log_contract
 from tabship.models.dataset import TrainingData, load_training_data
 from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
@@ -113,7 +114,7 @@ def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: P
 
 
 def _log_run(
-    data: TrainingData, config: TrainConfig, trained: Trained, tags: dict[str, str]
+    data: TrainingData, config: TrainConfig, trained: Trained, tags: dict[str, str], pipeline: Path
 ) -> None:
     mlflow.set_tags(tags)
     mlflow.log_params(
@@ -142,10 +143,7 @@ def _log_run(
         source, name=f"{config.dataset}@{data.manifest.version}", digest=data.manifest.version
     )
     mlflow.log_input(dataset, context="training")
-    with tempfile.TemporaryDirectory() as folder:
-        pipeline_path = Path(folder) / Path(PIPELINE_ARTIFACT).name
-        trained.pipeline.save(pipeline_path)
-        mlflow.log_artifact(str(pipeline_path), str(Path(PIPELINE_ARTIFACT).parent))
+    mlflow.log_artifact(str(pipeline), str(Path(PIPELINE_ARTIFACT).parent))
 
 
 def train(
@@ -184,8 +182,14 @@ def train_run(
     champion_metrics = _score_champion(registry, data, config.threshold)
     gate = evaluate_gate(run.gate, trained.holdout, champion_metrics, trained.groups)
     commit = git_commit(project.root)
-    with mlflow.start_run(experiment_id=registry.experiment_id) as mlflow_run:
+    fields = data.version.request_fields(run.data)
+    with (
+        tempfile.TemporaryDirectory(prefix="tabship-run-") as scratch,
+        mlflow.start_run(experiment_id=registry.experiment_id) as mlflow_run,
+    ):
         run_id = mlflow_run.info.run_id
+        pipeline_file = Path(scratch) / Path(PIPELINE_ARTIFACT).name
+        trained.pipeline.save(pipeline_file)
         tags = {
             "tabship.cache_key": key,
             "tabship.dataset": config.dataset,
@@ -193,9 +197,21 @@ def train_run(
             "tabship.gate": "passed" if gate.passed else "failed",
             **_scoring_tags(data, config.threshold),
         }
-        _log_run(data, config, trained, tags)
+        _log_run(data, config, trained, tags, pipeline_file)
         fault_point("logged")
         version = registry.register(trained.booster, run_id)
+        contract = Contract(
+            run_id=run_id,
+            model_name=config.model_name,
+            dataset=config.dataset,
+            dataset_version=data.manifest.version,
+            schema_hash=data.manifest.schema_hash,
+            target=data.target,
+            positive_label=run.data.target.positive,
+            threshold=config.threshold,
+            git_commit=commit,
+        )
+        log_contract(registry, version, fields, pipeline_file, contract)
         fault_point("registered")
         facts = _card_facts(project, config, data, trained, gate, version.version, run_id, commit)
         card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"

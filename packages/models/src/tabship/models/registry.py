@@ -8,11 +8,13 @@ has been written, so a run killed at any point leaves `champion` and `previous` 
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import lightgbm as lgb
 import mlflow
@@ -49,7 +51,14 @@ class Registry:
     def __init__(self, project: Project, model_name: str, experiment: str) -> None:
         self.uri = project.tracking_uri
         project.mlruns.mkdir(parents=True, exist_ok=True)
+        # MLflow also writes the URI into $MLFLOW_TRACKING_URI, where every project resolved later
+        # in this process would find it: keep the environment as the user set it.
+        saved = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(self.uri)
+        if saved is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
         self.client = MlflowClient(self.uri)
         self.name = model_name
         found = self.client.get_experiment_by_name(experiment)
@@ -84,11 +93,15 @@ class Registry:
         """The LightGBM model and the fitted feature pipeline of a version."""
         booster = mlflow.lightgbm.load_model(f"models:/{info.name}/{info.version}")
         with tempfile.TemporaryDirectory() as folder:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=info.run_id, artifact_path=PIPELINE_ARTIFACT, dst_path=folder
-            )
-            pipeline = load_pipeline(Path(local))
+            pipeline = load_pipeline(self.pipeline_file(info, Path(folder)))
         return booster, pipeline
+
+    def pipeline_file(self, info: VersionInfo, folder: Path) -> Path:
+        """Download a version's fitted feature pipeline (JSON) into FOLDER."""
+        local = mlflow.artifacts.download_artifacts(
+            run_id=info.run_id, artifact_path=PIPELINE_ARTIFACT, dst_path=str(folder)
+        )
+        return Path(local)
 
     def model_file(self, info: VersionInfo, folder: Path) -> Path:
         """Download a version's LightGBM text model file into FOLDER."""
@@ -96,6 +109,16 @@ class Registry:
             artifact_uri=f"models:/{info.name}/{info.version}", dst_path=str(folder)
         )
         return Path(local) / "model.lgb"
+
+    def identity(self) -> str:
+        """Which registry and model this is: the tracking URI and the model name. A restarted
+        registry reuses version numbers, so a served model is keyed by this and its run id.
+        Credentials in the URI are left out: the identity is written into the served model."""
+        parts = urlsplit(self.uri)
+        uri = self.uri
+        if "@" in parts.netloc:
+            uri = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        return f"{uri}#{self.name}"
 
     def register(self, booster: lgb.Booster, run_id: str) -> VersionInfo:
         """Log the model (LightGBM's own text format) to RUN_ID and register it as `candidate`."""

@@ -21,6 +21,7 @@ import yaml
 
 from tabship.models import git_commit
 from tabship.serving.modelstore import BuildError, StoredModel
+from tabship.serving.settings import MODEL_TAG_ENV
 
 BENTOFILE = Path("packages") / "serving" / "bentofile.yaml"
 
@@ -90,7 +91,10 @@ def build_bento(
             wheels=[str(w.relative_to(context)) for w in copied],
             lock_packages=False,  # locking would resolve against the public index
         )
-        bentofile.update(python=python, labels=labels)
+        # The service serves exactly the model the bento carries.
+        envs = [e for e in bentofile.get("envs") or [] if e.get("name") != MODEL_TAG_ENV]
+        envs.append({"name": MODEL_TAG_ENV, "value": stored.tag})
+        bentofile.update(python=python, labels=labels, envs=envs)
         models = list(bentofile.get("models") or [])
         bentofile["models"] = [*models, stored.tag]
         (context / "bentofile.yaml").write_text(yaml.safe_dump(bentofile), encoding="utf-8")

@@ -1,8 +1,11 @@
 """The `tabship-serving` command: build, serve and predict.
 
 tabship-serving build [--json]              champion -> BentoML model store -> bento
-tabship-serving serve [--port 3000] [--host 127.0.0.1]
+tabship-serving serve [--port 3000] [--host 127.0.0.1] [--model TAG]
 tabship-serving predict FILE.csv [--url URL | --local] [--json]
+
+serve and predict --local use the project's champion, stored first when it is not yet; with no
+project (a container), the newest tabship model in the store.
 """
 
 from __future__ import annotations
@@ -83,17 +86,43 @@ def serve_env(project: Project | None) -> dict[str, str]:
     return env
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    """Replace this process with `bentoml serve` (signals then reach the server directly)."""
+def _optional_project(value: str | None) -> Project | None:
+    """The project, or None where there is none (a container holds only the model store)."""
     from tabship.data import ConfigError
 
+    if value is not None:
+        return _project(value)
     try:
-        project: Project | None = _project(args.project)
+        return _project(None)
     except ConfigError:
-        project = None  # serving needs only the model store; the project adds serving.yaml
+        return None
+
+
+def _chosen_model(project: Project | None, explicit: str | None) -> str:
+    """The tag to serve or score with, its files checked (IntegrityError names a bad one)."""
+    from tabship.serving.artifact import verify_artifact
+    from tabship.serving.modelstore import model_to_serve, stored_folder
+
+    tag = model_to_serve(project, explicit)
+    verify_artifact(stored_folder(tag))
+    return tag
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Replace this process with `bentoml serve` (signals then reach the server directly)."""
+    from tabship.serving.modelstore import NoChampionError
+    from tabship.serving.settings import MODEL_TAG_ENV
+
+    project = _optional_project(args.project)
+    try:
+        tag = _chosen_model(project, args.model)
+    except NoChampionError as error:
+        print(f"tabship-serving serve: {error}", file=sys.stderr)
+        return EXIT_NO_CHAMPION
     command = serve_command(args.host, args.port)
-    print(f"serving {SERVICE} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    os.execve(command[0], command, serve_env(project))  # noqa: S606  (no shell: a fixed argv)
+    print(f"serving {tag} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    env = {**serve_env(project), MODEL_TAG_ENV: tag}
+    os.execve(command[0], command, env)  # noqa: S606  (no shell: a fixed argv)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -101,7 +130,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tabship.serving.predict import predict_local, predict_remote
 
     if args.local:
-        result = predict_local(Path(args.file))
+        from tabship.serving.modelstore import NoChampionError
+
+        try:
+            tag = _chosen_model(_optional_project(args.project), args.model)
+        except NoChampionError as error:
+            print(f"tabship-serving predict: {error}", file=sys.stderr)
+            return EXIT_NO_CHAMPION
+        result = predict_local(Path(args.file), tag)
     else:
         result = predict_remote(Path(args.file), args.url, os.environ.get("TABSHIP_API_TOKEN"))
     if result.error is not None:
@@ -143,8 +179,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument(
-        "--project", "--root", dest="project", help="project folder, for configs/serving.yaml"
+        "--project", "--root", dest="project", help="project folder (default: found, if any)"
     )
+    serve.add_argument("--model", help="a model tag in the store (default: the champion)")
     serve.set_defaults(run=cmd_serve)
 
     predict = commands.add_parser("predict", help="score a CSV file")
@@ -152,6 +189,8 @@ def parser() -> argparse.ArgumentParser:
     where = predict.add_mutually_exclusive_group()
     where.add_argument("--url", default=DEFAULT_URL, help=f"service URL (default {DEFAULT_URL})")
     where.add_argument("--local", action="store_true", help="score in-process, no server")
+    predict.add_argument("--project", "--root", dest="project", help="with --local: project folder")
+    predict.add_argument("--model", help="with --local: a model tag (default: the champion)")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=cmd_predict)
     return top

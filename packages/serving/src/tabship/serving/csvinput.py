@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tabship.serving.schema import FieldSpec
+from tabship.data import FieldSpec
 
 _BOOLEANS = {"true": True, "false": False}
 _PARSERS: dict[str, Callable[[str], Any]] = {

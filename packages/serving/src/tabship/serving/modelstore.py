@@ -1,27 +1,29 @@
 """`tabship-serving build`, first half: the MLflow champion into the BentoML model store.
 
-The entry holds the LightGBM text model, the fitted pipeline, the request schema and the facts
-(versions, threshold, commit): everything the service reads, and nothing pickled.
+The entry holds the run's own files (LightGBM text model, fitted pipeline, request schema), checked
+against the sha256s of the run's contract, and the facts (versions, threshold, commit, hashes):
+everything the service reads, and nothing pickled. Nothing here reads today's data or training
+configs beyond the model's name: the contract is the run's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tabship.serving.artifact import (
     MODEL_FILE,
     PIPELINE_FILE,
     SCHEMA_FILE,
     ModelFacts,
-    read_facts,
+    verify_artifact,
     write_facts,
 )
-from tabship.serving.contract import request_fields
-from tabship.serving.schema import fields_to_json
 
 if TYPE_CHECKING:
     from tabship.data import Project
@@ -44,17 +46,42 @@ class StoredModel:
     created: bool
 
 
+def _registry_label(identity: str) -> str:
+    # BentoML label values are short strings: a digest of the tracking URI and model name.
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def _reusable(known: list[Any], labels: dict[str, str]) -> Any | None:
+    """The store entry made from exactly this run of this registry, when its files are intact."""
+    import bentoml
+
+    from tabship.data import IntegrityError
+
+    for existing in known:
+        found = existing.info.labels
+        if any(found.get(key) != value for key, value in labels.items()):
+            continue
+        try:
+            verify_artifact(Path(existing.path))
+        except (IntegrityError, KeyError, OSError, TypeError, ValueError):
+            # Damaged or from an older layout: replace it rather than serve it.
+            bentoml.models.delete(existing.tag)
+            continue
+        return existing
+    return None
+
+
 def store_champion(project: Project) -> StoredModel:
     """Copy the registry's champion (model file, pipeline, request schema) into the model store.
 
-    Idempotent: when the store already holds this model version, that entry is returned.
+    Idempotent: an entry made from the same run of the same registry is reused, so a restarted
+    registry (whose version numbers begin again at 1) never gets an older model served.
     """
     import bentoml
 
-    from tabship.data import load_config, load_schema
-    from tabship.models import CHAMPION, Registry, load_train_config
+    from tabship.models import CHAMPION, Registry, fetch_served_files, load_train_config
 
-    config = load_train_config(project.train_config)
+    config = load_train_config(project.train_config)  # for the model's name, nothing else
     remedy = "train one first (invoke train, or nox -s train)"
     if project.uses_embedded_tracking and not (project.mlruns / "mlflow.db").is_file():
         # Opening the registry would create an empty one: there is nothing to serve yet.
@@ -63,38 +90,81 @@ def store_champion(project: Project) -> StoredModel:
     info = registry.alias(CHAMPION)
     if info is None:
         raise NoChampionError(f"{config.model_name} has no champion: {remedy}")
+    labels = {
+        "run_id": info.run_id,
+        "registry": _registry_label(registry.identity()),
+        "model_version": info.version,
+    }
     try:
         known = bentoml.models.list(config.model_name)
     except bentoml.exceptions.NotFound:
         known = []
-    for existing in known:
-        if existing.info.labels.get("model_version") == info.version:
-            facts = read_facts(Path(existing.path))
-            return StoredModel(str(existing.tag), facts, created=False)
-    tags = registry.client.get_run(info.run_id).data.tags
-    data_config = load_config(project.data_config, config.dataset)
-    fields = request_fields(data_config, load_schema(data_config))
-    facts = ModelFacts(
-        model_name=info.name,
-        model_version=info.version,
-        run_id=info.run_id,
-        dataset=config.dataset,
-        dataset_version=tags.get("tabship.dataset_version", "unknown"),
-        git_commit=tags.get("tabship.git_commit", "unknown"),
-        threshold=config.threshold,
-    )
-    labels = {
-        "model_version": facts.model_version,
-        "dataset_version": facts.dataset_version,
-        "git_commit": facts.git_commit,
-    }
+    existing = _reusable(known, labels)
+    if existing is not None:
+        facts = verify_artifact(Path(existing.path))
+        return StoredModel(str(existing.tag), facts, created=False)
     with tempfile.TemporaryDirectory() as scratch:
-        model_file = registry.model_file(info, Path(scratch))
-        _, pipeline = registry.load(info)
+        fetched = Path(scratch)
+        contract = fetch_served_files(registry, info, fetched)
+        facts = ModelFacts(
+            model_name=info.name,
+            model_version=info.version,
+            run_id=info.run_id,
+            registry=registry.identity(),
+            dataset=contract.dataset,
+            dataset_version=contract.dataset_version,
+            git_commit=contract.git_commit,
+            threshold=contract.threshold,
+            positive_label=contract.positive_label,
+            files=contract.files,
+        )
+        labels.update(dataset_version=facts.dataset_version, git_commit=facts.git_commit)
         with bentoml.models.create(config.model_name, labels=labels) as model:
             folder = Path(model.path)
-            shutil.copyfile(model_file, folder / MODEL_FILE)
-            pipeline.save(folder / PIPELINE_FILE)
-            (folder / SCHEMA_FILE).write_text(fields_to_json(fields), encoding="utf-8")
+            for name in (MODEL_FILE, PIPELINE_FILE, SCHEMA_FILE):
+                shutil.copyfile(fetched / name, folder / name)
             write_facts(folder, facts)
+            verify_artifact(folder)
     return StoredModel(str(model.tag), facts, created=True)
+
+
+def newest_stored() -> str:
+    """The tag of the newest tabship model in the BentoML store (one made by `store_champion`)."""
+    import bentoml
+
+    ours = [
+        m
+        for m in bentoml.models.list()
+        if "run_id" in m.info.labels and "registry" in m.info.labels
+    ]
+    if not ours:
+        home = os.environ.get("BENTOML_HOME", "~/bentoml")
+        raise NoChampionError(
+            f"no tabship model in the BentoML store ({home}): train one and store it "
+            "(invoke train, then invoke bento)"
+        )
+    return str(max(ours, key=lambda m: m.info.creation_time).tag)
+
+
+def model_to_serve(project: Project | None, explicit: str | None = None) -> str:
+    """The tag to serve: EXPLICIT, else $TABSHIP_MODEL_TAG, else the project's champion (stored
+    first when it is not yet), else, with no project, the newest tabship model in the store."""
+    from tabship.serving.settings import MODEL_TAG_ENV
+
+    chosen = explicit or os.environ.get(MODEL_TAG_ENV)
+    if chosen:
+        return chosen
+    if project is not None:
+        return store_champion(project).tag
+    return newest_stored()
+
+
+def stored_folder(tag: str) -> Path:
+    """The folder of model TAG in the BentoML store; BuildError when it is not there."""
+    import bentoml
+
+    try:
+        return Path(bentoml.models.get(tag).path)
+    except bentoml.exceptions.NotFound:
+        home = os.environ.get("BENTOML_HOME", "~/bentoml")
+        raise BuildError(f"model {tag} is not in the BentoML store ({home})") from None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from tabship.data import FieldSpec
 from tabship.serving.csvinput import read_records
-from tabship.serving.schema import FieldSpec, Kind
 
 # The service refuses more records than this per /predict call, so the client sends chunks.
 CHUNK = 10_000
@@ -34,15 +33,6 @@ class PredictResult:
         }
 
 
-def _stored_folder(tag: str | None) -> Path:
-    import bentoml
-
-    from tabship.serving.settings import MODEL_TAG_ENV
-
-    chosen = tag or os.environ.get(MODEL_TAG_ENV, "tabship-adult:latest")
-    return Path(bentoml.models.get(chosen).path)
-
-
 def _as_dicts(
     result: PredictResult, ids: list[str], scores: list[float], labels: list[int]
 ) -> None:
@@ -53,17 +43,18 @@ def _as_dicts(
     ]
 
 
-def predict_local(path: Path, tag: str | None = None) -> PredictResult:
+def predict_local(path: Path, tag: str) -> PredictResult:
     """Validate with the request schema and score in this process, from the model store."""
     from pydantic import ValidationError
 
     from tabship.features import UnseenCategoryError
     from tabship.serving.artifact import load_artifact
     from tabship.serving.errors import from_pydantic
+    from tabship.serving.modelstore import stored_folder
     from tabship.serving.schema import records_adapter
     from tabship.serving.scorer import Scorer
 
-    artifact = load_artifact(_stored_folder(tag))
+    artifact = load_artifact(stored_folder(tag))
     rows = read_records(path, artifact.fields)
     result = PredictResult(where="local", ignored=rows.ignored)
     adapter = records_adapter(artifact.fields)
@@ -91,7 +82,7 @@ def remote_fields(document: dict[str, Any]) -> list[FieldSpec]:
         options = prop.get("anyOf", [prop])
         kinds = [o.get("type") for o in options if o.get("type") not in (None, "null")]
         kind = kinds[0] if kinds and kinds[0] in ("integer", "number", "boolean") else "string"
-        out.append(FieldSpec(name=name, kind=cast(Kind, kind), nullable=len(options) > 1))
+        out.append(FieldSpec(name=name, kind=cast("Any", kind), nullable=len(options) > 1))
     return out
 
 

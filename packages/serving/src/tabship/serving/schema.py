@@ -1,54 +1,19 @@
-"""The request schema: `FieldSpec`s (see contract.py for where they come from) as pydantic types.
+"""The request schema: the run's `FieldSpec`s (`tabship.data.request_fields`) as pydantic types.
 
 `record_type` and `columns_type` build the types with `extra="forbid"`; the FieldSpecs travel as
-JSON beside the model, so the service needs neither the data configs nor pandera to start.
+JSON with the run and beside the served model, so the service needs neither the data configs nor
+pandera to start.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import ConfigDict, Field, Strict, TypeAdapter
 from typing_extensions import TypedDict
 
-Kind = Literal["integer", "number", "string", "boolean"]
-SCHEMA_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One request field: its JSON type, whether null is allowed, its bounds or categories."""
-
-    name: str
-    kind: Kind
-    nullable: bool
-    ge: float | None = None
-    gt: float | None = None
-    le: float | None = None
-    lt: float | None = None
-    categories: tuple[str, ...] | None = None
-
-
-def fields_to_json(fields: Sequence[FieldSpec]) -> str:
-    """The JSON document saved beside the model."""
-    document = {"format_version": SCHEMA_FORMAT, "fields": [asdict(f) for f in fields]}
-    return json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
-def fields_from_json(text: str) -> list[FieldSpec]:
-    """Read `fields_to_json`'s document back."""
-    document = json.loads(text)
-    if document.get("format_version") != SCHEMA_FORMAT:
-        raise ValueError(f"request schema format {document.get('format_version')!r} is not 1")
-    fields = []
-    for raw in document["fields"]:
-        categories = raw.get("categories")
-        values = {**raw, "categories": tuple(categories) if categories is not None else None}
-        fields.append(FieldSpec(**values))
-    return fields
+from tabship.data import FieldSpec
 
 
 def _value_type(spec: FieldSpec) -> Any:

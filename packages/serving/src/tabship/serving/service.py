@@ -25,6 +25,7 @@ from tabship.serving.artifact import load_artifact, read_fields
 from tabship.serving.errors import ClientError, Detail, ErrorBody
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
+from tabship.serving.modelstore import newest_stored
 from tabship.serving.schema import columns_type, record_type
 from tabship.serving.settings import MODEL_TAG_ENV, load_settings
 
@@ -34,13 +35,14 @@ if TYPE_CHECKING:
     from tabship.serving.scorer import Contribution, Scored
 
 SETTINGS = load_settings()
-MODEL_TAG = os.environ.get(MODEL_TAG_ENV, "tabship-adult:latest")
+# `tabship-serving serve` and the bento set the tag; a bare `bentoml serve` takes the newest one.
+MODEL_TAG = os.environ.get(MODEL_TAG_ENV) or newest_stored()
 MODEL_REF = bentoml.models.BentoModel(MODEL_TAG)
 if MODEL_REF.stored is None:
     raise RuntimeError(
         f"model {MODEL_TAG} is not in the BentoML store: run `tabship-serving build`"
     )
-FIELDS = read_fields(Path(MODEL_REF.stored.path))
+FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
 Record = record_type(FIELDS)
 Columns = columns_type(FIELDS)
 STRICT = ConfigDict(extra="forbid")
