@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import yaml
 from tabship_dev.images import build as images_build
-from tabship_dev.images import check as images_check
 from tabship_dev.images import cli as images_cli
 from tabship_dev.images import settings, wheelhouse
 from tabship_dev.images.engine import Buildah, Docker
@@ -258,24 +257,6 @@ def test_pip_download_ignores_machine_find_links(monkeypatch: pytest.MonkeyPatch
     assert "PIP_FIND_LINKS" not in env
     assert "PIP_EXTRA_INDEX_URL" not in env
     assert env["PIP_CONFIG_FILE"] == os.devnull
-
-
-def test_the_check_builds_a_record_the_schema_accepts() -> None:
-    schema = {
-        "format_version": 1,
-        "fields": [
-            {"name": "age", "kind": "integer", "nullable": False, "ge": 17, "le": 90},
-            {"name": "hours", "kind": "number", "nullable": True, "gt": 0, "le": 99},
-            {"name": "sex", "kind": "string", "nullable": False, "categories": ["Female", "Male"]},
-            {"name": "note", "kind": "string", "nullable": True},
-        ],
-    }
-    assert images_check.example_record(schema) == {
-        "age": 17,
-        "hours": 1.0,
-        "sex": "Female",
-        "note": "x",
-    }
 
 
 def test_the_command_line_knows_every_step() -> None:

@@ -14,8 +14,6 @@ from typing import Any
 from tabship_dev.images.build import image_name
 from tabship_dev.images.engine import Engine, choose_engine
 from tabship_dev.images.settings import (
-    MODEL_HOME,
-    MODEL_NAME,
     SERVING_PORT,
     ImageError,
     log,
@@ -56,32 +54,14 @@ def http(url: str, body: dict[str, Any] | None = None, timeout: float = 5) -> tu
         return status, text
 
 
-def example_record(schema: dict[str, Any]) -> dict[str, Any]:
-    """A valid request record built from the request schema stored with the model."""
-    record: dict[str, Any] = {}
-    for spec in schema["fields"]:
-        if spec.get("categories"):
-            value: Any = spec["categories"][0]
-        elif spec["kind"] in {"integer", "number"}:
-            low = spec.get("ge") if spec.get("ge") is not None else spec.get("gt")
-            value = (low or 0) + 1 if spec.get("gt") is not None else (low or 1)
-            if spec.get("le") is not None:
-                value = min(value, spec["le"])
-            value = int(value) if spec["kind"] == "integer" else float(value)
-        elif spec["kind"] == "boolean":
-            value = False
-        else:
-            value = "x"
-        record[spec["name"]] = value
-    return record
-
-
-def model_schema() -> dict[str, Any]:
-    """The request schema of the model the serving image carries."""
-    folder = MODEL_HOME / "models" / MODEL_NAME
-    version = (folder / "latest").read_text(encoding="utf-8").strip()
-    schema: dict[str, Any] = json.loads((folder / version / "request_schema.json").read_text())
-    return schema
+def served_example(base: str) -> dict[str, Any]:
+    """The example request the service documents for /predict in its own OpenAPI document."""
+    status, document = http(f"{base}/docs.json", timeout=10)
+    if status != 200 or not isinstance(document, dict):
+        raise ImageError(f"/docs.json answered {status}")
+    body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    example: dict[str, Any] = body["example"]
+    return example
 
 
 def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[str, Any]:
@@ -107,8 +87,7 @@ def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[
         result["ready_seconds"] = round(time.monotonic() - start, 1)
         for probe in ("livez", "healthz"):
             result[probe] = http(f"{base}/{probe}")[0]
-        record = example_record(model_schema())
-        status, answer = http(f"{base}/predict", {"records": [record]}, timeout=30)
+        status, answer = http(f"{base}/predict", served_example(base), timeout=30)
         if status != 200:
             raise ImageError(f"/predict answered {status}: {answer}")
         prediction = answer["predictions"][0]

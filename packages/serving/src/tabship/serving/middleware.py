@@ -1,18 +1,21 @@
 """The ASGI middleware in front of the prediction endpoints.
 
 It does what BentoML leaves open: bearer-token auth (when TABSHIP_API_TOKEN is set), a request-size
-limit (BentoML has none: a million rows once left a worker at 755 MB), JSON-only bodies, and one
-error body shape for every error response (see errors.py), with one structured log line per client
-error instead of BentoML's traceback.
+limit (BentoML has none: a million rows once left a worker at 755 MB), JSON-only bodies, one error
+body shape for every error response (see errors.py), with one structured log line per client
+error instead of BentoML's traceback, the Allow header of a 405 kept, and /docs.json rewritten into
+a valid OpenAPI 3.1 document (openapi.py).
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
 from typing import Any
 
 from tabship.serving.errors import ErrorBody, normalise
@@ -30,12 +33,20 @@ log = logging.getLogger("tabship.serving.requests")
 class GuardMiddleware:
     """Auth, size limit and content type for PROTECTED paths; error bodies for every path."""
 
-    def __init__(self, app: ASGIApp, protected: tuple[str, ...], max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        protected: tuple[str, ...],
+        max_bytes: int,
+        openapi: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.app = app
         self.protected = protected
         self.max_bytes = max_bytes
         # Read once at start: a token change needs a restart, like any other configuration.
         self.token = os.environ.get(TOKEN_ENV) or None
+        self.openapi = openapi
+        self.docs: bytes | None = None  # the rewritten document, made on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/metrics":
@@ -43,6 +54,15 @@ class GuardMiddleware:
             return
         path = scope["path"]
         started = time.perf_counter()
+        if path == "/docs.json" and self.openapi is not None and scope["method"] == "GET":
+            if self.docs is None:
+                status, body = await _capture(self.app, scope, receive)
+                if status != HTTPStatus.OK:
+                    await _send_error(send, normalise(status, body), scope)
+                    return
+                self.docs = json.dumps(self.openapi(json.loads(body))).encode()
+            await _send_body(send, 200, self.docs, [])
+            return
         if path in self.protected:
             refusal = self._refuse(scope)
             if refusal is None:
@@ -105,19 +125,44 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _send_error(send: Send, error: ErrorBody, scope: Scope) -> None:
-    body = error.to_bytes()
+async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+    """Run APP for one request and collect its answer instead of sending it."""
+    status = 500
+    chunks: list[bytes] = []
+
+    async def collect(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, collect)
+    return status, b"".join(chunks)
+
+
+async def _send_body(
+    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
+) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if error.status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers + extra})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _send_error(
+    send: Send, error: ErrorBody, scope: Scope, kept: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    extra = list(kept or [])
+    if error.status == HTTPStatus.UNAUTHORIZED:
+        extra.append((b"www-authenticate", b"Bearer"))
+    await _send_body(send, error.status, error.to_bytes(), extra)
 
 
 def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
     """A send that buffers an error response and sends it again in our shape."""
     status = 0
     chunks: list[bytes] = []
+    kept: list[tuple[bytes, bytes]] = []
 
     async def wrapped(message: Message) -> None:
         nonlocal status
@@ -125,6 +170,8 @@ def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
             status = int(message["status"])
             if status < 400:
                 await send(message)
+            # Starlette's 405 says which methods the path has: keep that.
+            kept.extend((k, v) for k, v in message.get("headers", []) if k.lower() == b"allow")
             return
         if message["type"] != "http.response.body" or status < 400:
             await send(message)
@@ -133,7 +180,7 @@ def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
         if message.get("more_body", False):
             return
         error = normalise(status, b"".join(chunks))
-        await _send_error(send, error, scope)
+        await _send_error(send, error, scope, kept)
         _log(scope, error, started)
 
     return wrapped

@@ -10,28 +10,45 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import ConfigDict, Field, Strict, TypeAdapter
+from pydantic import BeforeValidator, ConfigDict, Field, Strict, TypeAdapter
 from typing_extensions import TypedDict
 
 from tabship.data import FieldSpec
 
+# I-JSON (RFC 7493): integers beyond +-(2**53 - 1) do not survive every JSON reader, and the
+# prediction log is read back by pandas and polars. A field with no bound of its own gets these.
+SAFE_INTEGER = 2**53 - 1
+
+
+def _integral(value: Any) -> Any:
+    # JSON, and so JSON Schema's "integer", does not tell 64 from 64.0: accept both, as the
+    # OpenAPI document says. 64.5 and "64" are still refused.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 
 def _value_type(spec: FieldSpec) -> Any:
     """The pydantic type of one field's value. Strict: "42" is not an integer, 1 is not a string."""
+    bounds = {k: getattr(spec, k) for k in ("ge", "gt", "le", "lt") if getattr(spec, k) is not None}
+    if spec.kind == "integer" and spec.categories is None:
+        if spec.ge is None and spec.gt is None:
+            bounds["ge"] = -SAFE_INTEGER
+        if spec.le is None and spec.lt is None:
+            bounds["le"] = SAFE_INTEGER
+    limits = [Field(**bounds)] if bounds else []
     if spec.categories is not None:
         base: Any = Literal[spec.categories]  # an enum in the OpenAPI document
     elif spec.kind == "integer":
-        base = Annotated[int, Strict()]
+        # The bounds before the validator: after it, pydantic could not write them as JSON Schema.
+        base = Annotated[int, Strict(), *limits, BeforeValidator(_integral)]
     elif spec.kind == "number":
         # JSON has no NaN or infinity, but Python's json writes them: refuse them here.
-        base = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+        base = Annotated[float, Strict(), Field(allow_inf_nan=False), *limits]
     elif spec.kind == "boolean":
         base = Annotated[bool, Strict()]
     else:
-        base = Annotated[str, Strict()]
-    bounds = {k: getattr(spec, k) for k in ("ge", "gt", "le", "lt") if getattr(spec, k) is not None}
-    if bounds:
-        base = Annotated[base, Field(**bounds)]
+        base = Annotated[str, Strict(), *limits]
     return base | None if spec.nullable else base
 
 

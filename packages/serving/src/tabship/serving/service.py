@@ -20,13 +20,13 @@ import bentoml
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.responses import Response
 
-from tabship.serving import logs
-from tabship.serving.artifact import load_artifact, read_fields
+from tabship.serving import __version__, logs, openapi
+from tabship.serving.artifact import load_artifact, read_facts, read_fields
 from tabship.serving.errors import ClientError, Detail, ErrorBody
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
-from tabship.serving.schema import columns_type, record_type
+from tabship.serving.schema import columns_type, example_record, record_type
 from tabship.serving.settings import MODEL_TAG_ENV, load_settings
 
 if TYPE_CHECKING:
@@ -284,6 +284,35 @@ def _contribution(c: Contribution) -> dict[str, Any]:
     return {"feature": c.feature, "value": c.value, "contribution": c.contribution}
 
 
+def _openapi(document: dict[str, Any]) -> dict[str, Any]:
+    """/docs.json: BentoML's document as valid OpenAPI 3.1 that says what the service does."""
+    facts = read_facts(Path(MODEL_REF.stored.path))
+    example = example_record(FIELDS)
+    return openapi.truthful(
+        document,
+        title="tabship classifier",
+        version=f"{__version__}+model.{facts.model_name}.v{facts.model_version}",
+        description=(
+            f"{facts.model_name} version {facts.model_version} (run {facts.run_id}, dataset "
+            f"{facts.dataset} at {facts.dataset_version}), label 1 at probability >= "
+            f"{facts.threshold}. Every error answer has the Error body; any path may also answer "
+            "404 (components.responses.NotFound) or 405 with an Allow header "
+            "(components.responses.MethodNotAllowed)."
+        ),
+        protected=PROTECTED,
+        examples={
+            "/predict": {"records": [example]},
+            "/predict_one": {"records": [example]},
+            "/explain": {"records": [example], "top_k": SETTINGS.top_k},
+            "/predict_columns": {"columns": {k: [v] for k, v in example.items()}},
+        },
+        max_bulk_rows=SETTINGS.max_bulk_rows,
+    )
+
+
 TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @bentoml.service
-    GuardMiddleware, protected=PROTECTED, max_bytes=SETTINGS.max_request_bytes
+    GuardMiddleware,
+    protected=PROTECTED,
+    max_bytes=SETTINGS.max_request_bytes,
+    openapi=_openapi,
 )
