@@ -75,7 +75,8 @@ def test_predict_valid(server: Server, holdout: list[dict[str, Any]]) -> None:
     scored_before = _metric(server, "tabship_records_scored_total")
     with bentoml.SyncHTTPClient(server.url) as client:
         answer = client.predict(records=holdout[:5])
-        one = client.predict_one(records=[holdout[0]])
+    # /predict_one is a mounted route (onerecord.py), not a BentoML API: plain HTTP.
+    one = _post(server, "/predict_one", {"records": [holdout[0]]}).json()
     if not isinstance(answer, dict):  # the client returns the parsed JSON body
         answer = json.loads(answer)
     predictions = answer["predictions"]
@@ -86,8 +87,7 @@ def test_predict_valid(server: Server, holdout: list[dict[str, Any]]) -> None:
         assert p["label"] == int(p["probability"] >= 0.5)
         assert p["model_version"] == version
     assert len({p["prediction_id"] for p in predictions}) == 5
-    first = one[0] if isinstance(one, list) else one
-    first = first if isinstance(first, dict) else first.model_dump()
+    first = one[0]
     assert first["probability"] == pytest.approx(predictions[0]["probability"], abs=1e-12)
     raw = _post(server, "/predict_one", {"records": [holdout[1]]})
     assert raw.status_code == 200 and len(raw.json()) == 1
@@ -198,6 +198,20 @@ def test_metrics_and_prediction_log(server: Server, holdout: list[dict[str, Any]
     assert row.iloc[0]["score"] == answer["predictions"][0]["probability"]
     assert {"timestamp", "request_id", "label", "model_version"} <= set(log.columns)
     assert isinstance(row.iloc[0]["request_id"], str) and row.iloc[0]["request_id"].isdigit()
+
+
+def test_random_paths_add_no_metric_series(server: Server) -> None:
+    def series() -> set[str]:
+        text = httpx.get(f"{server.url}/metrics").text
+        return {line.rsplit(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")}
+
+    httpx.get(f"{server.url}/no-such-path-warm-up")  # the first 404 creates the /other series
+    before = series()
+    for index in range(200):
+        assert httpx.get(f"{server.url}/no-such-path-{index}").status_code == 404
+    after = series()
+    assert after == before, sorted(after - before)[:5]
+    assert any('endpoint="/other"' in s for s in after)
 
 
 def test_train_serve_skew(server: Server, project: Project, holdout: list[dict[str, Any]]) -> None:

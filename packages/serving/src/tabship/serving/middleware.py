@@ -13,6 +13,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
@@ -64,6 +65,7 @@ class GuardMiddleware:
             await _send_body(send, 200, self.docs, [])
             return
         if path in self.protected:
+            _new_request_id()
             refusal = self._refuse(scope)
             if refusal is None:
                 body, too_big = await _read_body(receive, self.max_bytes)
@@ -92,6 +94,17 @@ class GuardMiddleware:
         if scope["method"] == "POST" and media != "application/json":
             return ErrorBody(415, "unsupported_media_type", "send the body as application/json")
         return None
+
+
+def _new_request_id() -> None:
+    """A request id for the prediction log's rows of this request.
+
+    BentoML takes it from the OpenTelemetry span, and tracing is off by default (settings.py), so
+    set one here, in the context BentoML's monitor reads (a 63-bit integer, like a span id).
+    """
+    from bentoml._internal.context import trace_context
+
+    trace_context.request_id = secrets.randbits(63)
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

@@ -50,7 +50,7 @@ PREDICTION_ERRORS: dict[str, str] = {
     "415": "The body is not sent as application/json.",
     "422": "The body is JSON but not a valid request: every problem is listed in details.",
     "500": "The service failed; the body says no more than that.",
-    "503": "The service is overloaded (adaptive batching could not meet its latency budget).",
+    "503": "The service is overloaded (BentoML's concurrency limit or timeout).",
 }
 ANY_PATH_ERRORS: dict[str, str] = {
     "404": "No such path.",
@@ -92,24 +92,32 @@ def truthful(
     protected: tuple[str, ...],
     examples: Mapping[str, Any],
     max_bulk_rows: int,
+    mounted: Mapping[str, dict[str, Any]] | None = None,
+    schemas: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """BentoML's DOCUMENT rewritten as a valid OpenAPI 3.1 description of this service.
 
-    PROTECTED are the prediction paths; EXAMPLES maps a path to an example request body.
+    PROTECTED are the prediction paths; EXAMPLES maps a path to an example request body. MOUNTED
+    are the POST operations of routes BentoML does not know (mounted ASGI routes), with the
+    component SCHEMAS they refer to.
     """
     out = copy.deepcopy(dict(document))
+    for path, operation in (mounted or {}).items():
+        out.setdefault("paths", {})[path] = {"post": copy.deepcopy(operation)}
     out["openapi"] = OPENAPI_VERSION
     out["info"] = {"title": title, "version": version, "description": description}
-    schemas = out.setdefault("components", {}).setdefault("schemas", {})
+    components: dict[str, Any] = out.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in (schemas or {}).items():
+        components.setdefault(name, schema)
     for unused in ("InvalidArgument", "NotFound", "InternalServerError", "TaskStatusResponse"):
-        schemas.pop(unused, None)
-    schemas["Error"] = ERROR_SCHEMA
+        components.pop(unused, None)
+    components["Error"] = ERROR_SCHEMA
     out["components"]["responses"] = {
         {"404": "NotFound", "405": "MethodNotAllowed"}[status]: _error_response(text, status)
         for status, text in ANY_PATH_ERRORS.items()
     }
-    if "Columns" in schemas:
-        _columns_truth(schemas["Columns"], max_bulk_rows)
+    if "Columns" in components:
+        _columns_truth(components["Columns"], max_bulk_rows)
     for path, operations in out.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})

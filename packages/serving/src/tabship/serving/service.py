@@ -17,15 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
 from tabship.serving import __version__, logs, openapi
 from tabship.serving.artifact import load_artifact, read_facts, read_fields
+from tabship.serving.boundedmetrics import bound_request_metrics
 from tabship.serving.errors import ClientError, Detail, ErrorBody
+from tabship.serving.memory import LARGE_ROWS, release_memory
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
+from tabship.serving.onerecord import one_record_app
 from tabship.serving.schema import columns_type, example_record, record_type
 from tabship.serving.settings import MODEL_TAG_ENV, load_settings
 
@@ -122,6 +125,7 @@ ExplainInput = create_model(
 )
 ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
 PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
+bound_request_metrics(PROTECTED)
 
 
 def _json(document: dict[str, Any]) -> Response:
@@ -145,6 +149,9 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
         "type": "default",
         "options": {"log_path": SETTINGS.prediction_log},
     },
+    # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
+    # of a request (half of /healthz's): off unless serving.yaml asks for them.
+    tracing={} if SETTINGS.tracing else {"excluded_urls": [".*"]},
 )
 class TabshipClassifier:
     """The champion model: scores, labels and explanations for validated records."""
@@ -203,6 +210,8 @@ class TabshipClassifier:
         ctx.response.background.add_task(
             self.log_predictions, records, scored, self.scorer.version, self.kinds
         )
+        if len(records) >= LARGE_ROWS:
+            ctx.response.background.add_task(release_memory)
         return _json(
             {
                 "model_version": self.scorer.version,
@@ -211,18 +220,11 @@ class TabshipClassifier:
             }
         )
 
-    @bentoml.api(
-        input_spec=PredictOneInput,
-        batchable=True,
-        max_batch_size=SETTINGS.batch_max_size,
-        max_latency_ms=SETTINGS.batch_max_latency_ms,
-    )
-    async def predict_one(self, records: list[dict[str, Any]]) -> list[Prediction]:
-        """Score one record (`{"records": [record]}`, answer `[prediction]`); batched adaptively."""
-        # async: a batch takes well under a millisecond, less than the hop to a worker thread.
+    def predict_one(self, records: list[dict[str, Any]]) -> bytes:
+        """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
         scored = self._score(records, "predict_one")
         self.log_predictions(records, scored, self.scorer.version, self.kinds)
-        return [Prediction.model_construct(**p) for p in self._predictions(scored)]
+        return json.dumps(self._predictions(scored)).encode()
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
     def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
@@ -269,6 +271,8 @@ class TabshipClassifier:
         ctx.response.background.add_task(
             self.log_predictions, columns, scored, self.scorer.version, self.kinds
         )
+        if rows >= LARGE_ROWS:
+            ctx.response.background.add_task(release_memory)
         return _json(
             {
                 "model_version": self.scorer.version,
@@ -288,6 +292,7 @@ def _openapi(document: dict[str, Any]) -> dict[str, Any]:
     """/docs.json: BentoML's document as valid OpenAPI 3.1 that says what the service does."""
     facts = read_facts(Path(MODEL_REF.stored.path))
     example = example_record(FIELDS)
+    operation, schemas = _one_record_operation()
     return openapi.truthful(
         document,
         title="tabship classifier",
@@ -307,7 +312,30 @@ def _openapi(document: dict[str, Any]) -> dict[str, Any]:
             "/predict_columns": {"columns": {k: [v] for k, v in example.items()}},
         },
         max_bulk_rows=SETTINGS.max_bulk_rows,
+        mounted={"/predict_one": operation},
+        schemas=schemas,
     )
+
+
+def _one_record_operation() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI operation of the mounted /predict_one route, and the schemas it refers to."""
+    ref = "#/components/schemas/{model}"
+    body = PredictOneInput.model_json_schema(ref_template=ref)
+    answer = TypeAdapter(list[Prediction]).json_schema(ref_template=ref)
+    schemas = {**body.pop("$defs", {}), **answer.pop("$defs", {})}
+    operation = {
+        "tags": ["Service APIs"],
+        "operationId": "tabship_classifier__predict_one",
+        "description": 'Score one record: `{"records": [record]}`, answer `[prediction]`.',
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {
+                "description": "Successful Response",
+                "content": {"application/json": {"schema": answer}},
+            }
+        },
+    }
+    return operation, schemas
 
 
 TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @bentoml.service
@@ -315,4 +343,8 @@ TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @
     protected=PROTECTED,
     max_bytes=SETTINGS.max_request_bytes,
     openapi=_openapi,
+)
+
+TabshipClassifier.mount_asgi_app(  # type: ignore[attr-defined]  # set by @bentoml.service
+    one_record_app(PredictOneInput), path="/"
 )

@@ -23,8 +23,7 @@ class Settings:
     max_bulk_rows: int = 200_000  # rows per /predict_columns request
     max_request_bytes: int = 32 * 1024 * 1024  # any body above this gets a 413, unread
     top_k: int = 5  # contributions per record from /explain, unless the request asks
-    batch_max_size: int = 64  # adaptive batching of /predict_one
-    batch_max_latency_ms: int = 10_000  # BentoML sheds load with a 503 when it cannot meet this
+    tracing: bool = False  # OpenTelemetry spans per request (set BentoML's tracing exporter too)
     workers: int = 1  # one process: LightGBM single-row scoring is far from the bottleneck
     prediction_log: str = "monitoring"  # bentoml.monitor's log_path, relative to the cwd
 
