@@ -210,7 +210,7 @@ def predict(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench_serve(session: nox.Session) -> None:
-    """Serving benchmark: load at concurrency 1/8/32, 100k rows, start-to-ready (`-- --seconds 3`)."""
+    """Serving benchmark: load at c=1/8/32, 100k rows, mixed load, 10-min soak (`-- --help`)."""
     sync(session, package="serving")
     session.run("python", "bench/bench_serve.py", *session.posargs, env=JOB_ENV)
 
