@@ -53,21 +53,28 @@ def _command(step: str) -> str | None:
     return match.group("session") or f"invoke:{match.group('task')}"
 
 
+def _one_command(
+    path: Path, job: str, commands: list[str], faults: Faults, found: list[tuple[str, str]]
+) -> None:
+    """Add (JOB, session) to FOUND when JOB runs exactly one nox or invoke command; else a fault."""
+    if len(commands) != 1:
+        faults.append(f"{path}: job {job}: runs {len(commands)} commands, not exactly one")
+        return
+    session = _command(commands[0])
+    if session is None:
+        faults.append(f"{path}: job {job}: {commands[0]!r} is not one nox or invoke command")
+        return
+    found.append((job, session))
+
+
 def github_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
     """(job, session) pairs of .github/workflows/ci.yml, in file order."""
     path = root / ".github/workflows/ci.yml"
     workflow: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    found = []
+    found: list[tuple[str, str]] = []
     for job, body in (workflow.get("jobs") or {}).items():
         runs = [step["run"] for step in body.get("steps", []) if "run" in step]
-        if len(runs) != 1:
-            faults.append(f"{path}: job {job}: runs {len(runs)} commands, not exactly one")
-            continue
-        session = _command(runs[0])
-        if session is None:
-            faults.append(f"{path}: job {job}: {runs[0]!r} is not one nox or invoke command")
-            continue
-        found.append((job, session))
+        _one_command(path, job, runs, faults, found)
     return found
 
 
@@ -84,16 +91,9 @@ def gitlab_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
             faults.append(f"{path}: job {name}: stage {body.get('stage')!r} is not in `stages`")
             continue
         jobs.append((stages.index(body["stage"]), name, body["script"]))
-    found = []
+    found: list[tuple[str, str]] = []
     for _, name, script in sorted(jobs, key=lambda job: job[0]):
-        if len(script) != 1:
-            faults.append(f"{path}: job {name}: runs {len(script)} commands, not exactly one")
-            continue
-        session = _command(script[0])
-        if session is None:
-            faults.append(f"{path}: job {name}: {script[0]!r} is not one nox or invoke command")
-            continue
-        found.append((name, session))
+        _one_command(path, name, script, faults, found)
     return found
 
 

@@ -42,13 +42,9 @@ def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> N
 def cmd_build(args: argparse.Namespace) -> int:
     """Store the champion and build the bento."""
     from tabship.serving.bento import build_bento, workspace_root
-    from tabship.serving.modelstore import NoChampionError, store_champion
+    from tabship.serving.modelstore import store_champion
 
-    try:
-        stored = store_champion(_project(args.project))
-    except NoChampionError as error:
-        print(f"tabship-serving build: {error}", file=sys.stderr)
-        return EXIT_NO_CHAMPION
+    stored = store_champion(_project(args.project))
     document: dict[str, Any] = {
         "model": stored.tag,
         "model_created": stored.created,
@@ -110,15 +106,10 @@ def _chosen_model(project: Project | None, explicit: str | None) -> str:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with `bentoml serve` (signals then reach the server directly)."""
-    from tabship.serving.modelstore import NoChampionError
     from tabship.serving.settings import MODEL_TAG_ENV
 
     project = _optional_project(args.project)
-    try:
-        tag = _chosen_model(project, args.model)
-    except NoChampionError as error:
-        print(f"tabship-serving serve: {error}", file=sys.stderr)
-        return EXIT_NO_CHAMPION
+    tag = _chosen_model(project, args.model)
     command = serve_command(args.host, args.port)
     print(f"serving {tag} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     env = {**serve_env(project), MODEL_TAG_ENV: tag}
@@ -130,13 +121,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tabship.serving.predict import predict_local, predict_remote
 
     if args.local:
-        from tabship.serving.modelstore import NoChampionError
-
-        try:
-            tag = _chosen_model(_optional_project(args.project), args.model)
-        except NoChampionError as error:
-            print(f"tabship-serving predict: {error}", file=sys.stderr)
-            return EXIT_NO_CHAMPION
+        tag = _chosen_model(_optional_project(args.project), args.model)
         result = predict_local(Path(args.file), tag)
     else:
         result = predict_remote(Path(args.file), args.url, os.environ.get("TABSHIP_API_TOKEN"))
@@ -198,9 +183,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    from tabship.serving.modelstore import NoChampionError
+
     args = parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except NoChampionError as error:  # nothing trained yet: its own status, one plain line
+        print(f"tabship-serving {args.command}: {error}", file=sys.stderr)
+        return EXIT_NO_CHAMPION
     except Exception as error:  # a one-line message, not a traceback, for any failure
         message = f"{type(error).__name__}: {error}"
         if getattr(args, "json", False):

@@ -17,9 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tabship.serving.artifact import (
-    MODEL_FILE,
-    PIPELINE_FILE,
-    SCHEMA_FILE,
     ModelFacts,
     verify_artifact,
     write_facts,
@@ -51,7 +48,7 @@ def _registry_label(identity: str) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def _reusable(known: list[Any], labels: dict[str, str]) -> Any | None:
+def _reusable(known: list[Any], labels: dict[str, str]) -> StoredModel | None:
     """The store entry made from exactly this run of this registry, when its files are intact."""
     import bentoml
 
@@ -62,12 +59,12 @@ def _reusable(known: list[Any], labels: dict[str, str]) -> Any | None:
         if any(found.get(key) != value for key, value in labels.items()):
             continue
         try:
-            verify_artifact(Path(existing.path))
+            facts = verify_artifact(Path(existing.path))
         except (IntegrityError, KeyError, OSError, TypeError, ValueError):
             # Damaged or from an older layout: replace it rather than serve it.
             bentoml.models.delete(existing.tag)
             continue
-        return existing
+        return StoredModel(str(existing.tag), facts, created=False)
     return None
 
 
@@ -101,8 +98,7 @@ def store_champion(project: Project) -> StoredModel:
         known = []
     existing = _reusable(known, labels)
     if existing is not None:
-        facts = verify_artifact(Path(existing.path))
-        return StoredModel(str(existing.tag), facts, created=False)
+        return existing
     with tempfile.TemporaryDirectory() as scratch:
         fetched = Path(scratch)
         contract = fetch_served_files(registry, info, fetched)
@@ -121,7 +117,7 @@ def store_champion(project: Project) -> StoredModel:
         labels.update(dataset_version=facts.dataset_version, git_commit=facts.git_commit)
         with bentoml.models.create(config.model_name, labels=labels) as model:
             folder = Path(model.path)
-            for name in (MODEL_FILE, PIPELINE_FILE, SCHEMA_FILE):
+            for name in contract.files:  # the model, the pipeline and the request schema
                 shutil.copyfile(fetched / name, folder / name)
             write_facts(folder, facts)
             verify_artifact(folder)
