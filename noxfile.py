@@ -198,7 +198,7 @@ def bento(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def serve(session: nox.Session) -> None:
-    """Serve the champion on 127.0.0.1:3000 (`-- --port N` to change it)."""
+    """Serve the champion on 127.0.0.1:3000 (`-- --port N`, `-- --dataset NAME`)."""
     run_cli(session, "serving", "serve")
 
 
@@ -263,8 +263,14 @@ def publish(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def init(session: nox.Session) -> None:
+    """A new dataset's configs from a CSV: `-- FILE --target COLUMN --positive VALUE [--name N]`."""
+    run_cli(session, "data", "init")
+
+
+@nox.session(python=PYTHON)
 def ingest(session: nox.Session) -> None:
-    """Validate, quarantine and version a dataset (default: the embedded Adult data)."""
+    """Validate, quarantine and version a dataset (default: the project's default dataset)."""
     run_cli(session, "data", "ingest")
 
 

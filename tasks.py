@@ -7,6 +7,7 @@ pre-commit hooks and CI run.
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from invoke.context import Context
 from invoke.tasks import task
@@ -18,16 +19,56 @@ def _nox(c: Context, session: str, *args: str) -> None:
     c.run(f"nox -s {shlex.quote(session)}{extra}", pty=False)
 
 
-@task(help={"dataset": "dataset name in configs/data.yaml", "json": "print one JSON object"})
+DATASET_HELP = "dataset: configs/datasets/NAME (default: the project's default_dataset)"
+
+
+def _dataset(dataset: str) -> list[str]:
+    return ["--dataset", dataset] if dataset else []
+
+
+@task(
+    help={
+        "file": "a CSV (or other delimited text) file of labelled rows",
+        "target": "the binary target column (with no header line: column_N, from 1)",
+        "positive": "the target's positive value",
+        "name": "the dataset's name (default: from the file's name)",
+        "force": "overwrite the dataset's existing configs",
+        "json": "print one JSON object",
+    }
+)
+def init(
+    c: Context, file: str, target: str, positive: str, name: str = "", force: bool = False,
+    json: bool = False,
+) -> None:  # fmt: skip
+    """A new dataset's starting configs in configs/datasets/NAME/, inferred from FILE (nox -s init)."""
+    # nox runs in the repository's root: a path relative to where invoke was started must not move.
+    path = str(Path(file).resolve())
+    args = [path, "--target", target, "--positive", positive, *(["--name", name] if name else [])]
+    _nox(c, "init", *args, *(["--force"] if force else []), *(["--json"] if json else []))
+
+
+@task(help={"dataset": DATASET_HELP, "json": "print one JSON object"})
 def ingest(c: Context, dataset: str = "", json: bool = False) -> None:
     """Validate, quarantine and version a dataset (tabship-data ingest, via nox -s ingest)."""
-    _nox(c, "ingest", *(["--dataset", dataset] if dataset else []), *(["--json"] if json else []))
+    _nox(c, "ingest", *_dataset(dataset), *(["--json"] if json else []))
 
 
-@task(help={"force": "retrain even when a matching run exists", "json": "print one JSON object"})
-def train(c: Context, force: bool = False, json: bool = False) -> None:
+@task(
+    help={
+        "force": "retrain even when a matching run exists",
+        "dataset": DATASET_HELP,
+        "json": "print one JSON object",
+    }
+)
+def train(c: Context, force: bool = False, dataset: str = "", json: bool = False) -> None:
     """The main job: raw data to a validated dataset and a gated champion model (nox -s train)."""
-    _nox(c, "train", *(["--force"] if force else []), *(["--json"] if json else []))
+    _nox(
+        c,
+        "train",
+        *(["--force"] if force else []),
+        *_dataset(dataset),
+        *(["--json"] if json else []),
+    )
 
 
 @task(
@@ -35,35 +76,42 @@ def train(c: Context, force: bool = False, json: bool = False) -> None:
         "version": "model version number (default: the champion)",
         "alias": "model alias, when no version is given",
         "dataset_version": "dataset version (default: latest)",
+        "dataset": DATASET_HELP,
         "json": "print one JSON object",
     }
 )
 def evaluate(
     c: Context, version: str = "", alias: str = "champion", dataset_version: str = "latest",
-    json: bool = False,
+    dataset: str = "", json: bool = False,
 ) -> None:  # fmt: skip
     """Re-score a registered model version on a dataset version's holdout (nox -s evaluate)."""
     args = ["--version", version] if version else ["--alias", alias]
-    args += ["--dataset-version", dataset_version, *(["--json"] if json else [])]
-    _nox(c, "evaluate", *args)
+    args += ["--dataset-version", dataset_version, *_dataset(dataset)]
+    _nox(c, "evaluate", *args, *(["--json"] if json else []))
 
 
-@task(help={"json": "print one JSON object"})
-def rollback(c: Context, json: bool = False) -> None:
+@task(help={"dataset": DATASET_HELP, "json": "print one JSON object"})
+def rollback(c: Context, dataset: str = "", json: bool = False) -> None:
     """Restore the previous champion model version (nox -s rollback)."""
-    _nox(c, "rollback", *(["--json"] if json else []))
+    _nox(c, "rollback", *_dataset(dataset), *(["--json"] if json else []))
 
 
-@task
-def bento(c: Context) -> None:
+@task(help={"dataset": DATASET_HELP})
+def bento(c: Context, dataset: str = "") -> None:
     """The champion into the BentoML model store, then a bento (nox -s bento)."""
-    _nox(c, "bento")
+    _nox(c, "bento", *_dataset(dataset))
 
 
-@task(help={"port": "port to listen on", "host": "interface (default: loopback only)"})
-def serve(c: Context, port: int = 3000, host: str = "127.0.0.1") -> None:
+@task(
+    help={
+        "port": "port to listen on",
+        "host": "interface (default: loopback only)",
+        "dataset": DATASET_HELP,
+    }
+)
+def serve(c: Context, port: int = 3000, host: str = "127.0.0.1", dataset: str = "") -> None:
     """Serve the current champion with BentoML (nox -s serve)."""
-    _nox(c, "serve", "--port", str(port), "--host", host)
+    _nox(c, "serve", "--port", str(port), "--host", host, *_dataset(dataset))
 
 
 @task(
@@ -71,13 +119,16 @@ def serve(c: Context, port: int = 3000, host: str = "127.0.0.1") -> None:
         "file": "CSV file of records to score",
         "local": "score in-process instead of through the running service",
         "url": "service URL (default: http://127.0.0.1:3000)",
+        "dataset": "with --local: " + DATASET_HELP,
         "json": "print one JSON object",
     }
 )
-def predict(c: Context, file: str, local: bool = False, url: str = "", json: bool = False) -> None:
+def predict(
+    c: Context, file: str, local: bool = False, url: str = "", dataset: str = "", json: bool = False
+) -> None:
     """Score a CSV through the running service, or in-process with --local (nox -s predict)."""
     args = [file, *(["--local"] if local else []), *(["--url", url] if url else [])]
-    _nox(c, "predict", *args, *(["--json"] if json else []))
+    _nox(c, "predict", *args, *_dataset(dataset), *(["--json"] if json else []))
 
 
 @task(

@@ -35,7 +35,7 @@ def read(path: Path, skip: int) -> pd.DataFrame:
 
 def main(root: Path) -> None:
     started = time.perf_counter()
-    config = yaml.safe_load((root / "configs" / "train.yaml").read_text())
+    config = yaml.safe_load((root / "configs" / "datasets" / "adult" / "train.yaml").read_text())
     train = read(root / "data" / "raw" / "adult.data", 0)
     holdout = read(root / "data" / "raw" / "adult.test", 1)
     features = [c for c in COLUMNS if c != "income"]

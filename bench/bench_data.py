@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = ROOT / "configs" / "data.yaml"
+CONFIG = ROOT / "configs" / "datasets" / "adult" / "data.yaml"
 FAULT_SHARE = 0.005
 CHUNK_ROWS = 1_000_000  # about what one 128 MiB block of Adult text holds (ingest's default)
 

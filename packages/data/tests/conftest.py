@@ -25,7 +25,7 @@ import yaml
 from tabship.data import cli
 
 REPO = Path(__file__).resolve().parents[3]
-ADULT_CONFIG = REPO / "configs" / "data.yaml"
+ADULT_CONFIG = REPO / "configs" / "datasets" / "adult" / "data.yaml"
 
 LOANS_COLUMNS = ["id", "income", "grade", "age", "defaulted"]
 LOANS_HEADER = ",".join(LOANS_COLUMNS)
@@ -110,9 +110,7 @@ def write_loans_config(root: Path, **overrides: Any) -> Path:
         else:
             entry[key] = value
     config = root / "data.yaml"
-    config.write_text(
-        yaml.safe_dump({"default": "loans", "datasets": {"loans": entry}}), encoding="utf-8"
-    )
+    config.write_text(yaml.safe_dump({"name": "loans", **entry}), encoding="utf-8")
     return config
 
 

@@ -1,4 +1,4 @@
-"""The default dataset, end to end: UCI Adult from data/raw through the real configs/data.yaml."""
+"""The default dataset, end to end: UCI Adult from data/raw through its real data config."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, RunCli
 
 REPO = Path(__file__).resolve().parents[3]
-CONFIG = REPO / "configs" / "data.yaml"
+CONFIG = REPO / "configs" / "datasets" / "adult" / "data.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,7 @@ def test_positive_label_must_be_a_schema_label(make_loans: MakeLoans, run_cli: R
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"reader": {"seperator": ";"}}, "unknown key(s) seperator in datasets.loans.reader"),
+        ({"reader": {"seperator": ";"}}, "unknown key(s) seperator in reader"),
         ({"columns": ["id", "income", "defaulted"]}, "schema columns differ from the config's"),
         ({"split": {"method": "file"}}, "split.method is file but sources.holdout is empty"),
         ({"max_quarantined_fraction": 2}, "must be a number between 0 and 1"),

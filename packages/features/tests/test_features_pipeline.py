@@ -179,9 +179,9 @@ def test_a_corrupt_pipeline_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_the_default_spec_is_valid_and_the_cli_reports_it(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    spec = load_spec(REPO / "configs/features.yaml")
+    spec = load_spec(REPO / "configs/datasets/adult/features.yaml")
     assert "education-num" in spec.numeric
-    assert main(["check", str(REPO / "configs/features.yaml"), "--json"]) == 0
+    assert main(["check", str(REPO / "configs/datasets/adult/features.yaml"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["valid"] is True
     pipeline: FittedPipeline = fit(frame(20), SPEC)
     pipeline.save(tmp_path / "p.json")

@@ -37,11 +37,12 @@ def test_a_cold_train_parses_each_config_once_and_hashes_each_raw_file_once(
     assert main(["--project", str(small_project), "train", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cached"] is False
     assert dict(parsed) == {
-        "configs/train.yaml": 1,
-        "configs/data.yaml": 1,
-        "configs/features.yaml": 1,
-        "configs/gate.yaml": 1,
-        "configs/schemas/adult.yaml": 1,
+        "configs/project.yaml": 1,
+        "configs/datasets/adult/train.yaml": 1,
+        "configs/datasets/adult/data.yaml": 1,
+        "configs/datasets/adult/features.yaml": 1,
+        "configs/datasets/adult/gate.yaml": 1,
+        "configs/datasets/adult/schema.yaml": 1,
     }
     assert hashed["adult.data"] == 1
     assert hashed["adult.test"] == 1

@@ -77,7 +77,7 @@ def test_a_failed_gate_exits_3_with_a_table_and_keeps_the_champion(
 ) -> None:
     root = ["--root", str(small_project)]
     assert main([*root, "train"]) == 0
-    gate = small_project / "configs" / "gate.yaml"
+    gate = small_project / "configs" / "datasets" / "adult" / "gate.yaml"
     gate.write_text(yaml.safe_dump({"floors": {"roc_auc": 0.999}}))
     capsys.readouterr()
     assert main([*root, "train"]) == EXIT_GATE
@@ -118,10 +118,10 @@ def test_same_data_config_and_seed_give_a_byte_identical_model(small_project: Pa
 def test_a_bad_config_is_one_clear_line(
     small_project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (small_project / "configs" / "train.yaml").write_text("folds: two\n")
+    (small_project / "configs" / "datasets" / "adult" / "train.yaml").write_text("folds: two\n")
     assert main(["--root", str(small_project), "train"]) == 1
     err = capsys.readouterr().err
-    assert "train.yaml: missing field 'dataset'" in err
+    assert "train.yaml: missing field 'seed'" in err
     assert "Traceback" not in err
 
 

@@ -51,9 +51,9 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_a_rebuild_serves_the_runs_threshold_and_schema_not_todays_configs(
     copy: Project,
 ) -> None:
-    configs = copy.root / "configs"
+    configs = copy.root / "configs" / "datasets" / "adult"
     _edit(configs / "train.yaml", "threshold: 0.5", "threshold: 0.97")
-    _edit(configs / "schemas" / "adult.yaml", "'Self-emp-inc', ", "")  # a category gone
+    _edit(configs / "schema.yaml", "'Self-emp-inc', ", "")  # a category gone
     stored = store_champion(project_at(copy.root))
     assert stored.created
     assert stored.facts.threshold == 0.5  # the run's, not the edited 0.97

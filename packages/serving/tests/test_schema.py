@@ -24,7 +24,7 @@ from .conftest import REPO
 
 @pytest.fixture(scope="module")
 def fields() -> list[FieldSpec]:
-    config = load_config(REPO / "configs" / "data.yaml")
+    config = load_config(REPO / "configs" / "datasets" / "adult" / "data.yaml")
     return request_fields(config, load_schema(config))
 
 
@@ -34,7 +34,7 @@ def adapter(fields: list[FieldSpec]) -> TypeAdapter[Any]:
 
 
 def test_fields_follow_the_data_config(fields: list[FieldSpec]) -> None:
-    config = load_config(REPO / "configs" / "data.yaml")
+    config = load_config(REPO / "configs" / "datasets" / "adult" / "data.yaml")
     assert [f.name for f in fields] == [c for c in config.columns if c != config.target.column]
     by_name = {f.name: f for f in fields}
     assert by_name["age"].kind == "integer"

@@ -191,7 +191,7 @@ def test_metrics_and_prediction_log(server: Server, holdout: list[dict[str, Any]
     text = httpx.get(f"{server.url}/metrics").text
     assert 'tabship_model_info{dataset_version="' in text
     prediction_id = answer["predictions"][0]["prediction_id"]
-    log = read_log(server.log_path)
+    log = read_log(server.log_path, "tabship-adult")
     row = log[log["prediction_id"] == prediction_id]
     assert len(row) == 1
     assert pd.isna(row.iloc[0]["occupation"])  # logged as null
@@ -223,7 +223,7 @@ def test_train_serve_skew(server: Server, project: Project, holdout: list[dict[s
     rows = holdout[:1000]
     assert len(rows) >= 900
     served = _post(server, "/predict", {"records": rows}).json()["predictions"]
-    config = load_train_config(project.home.train_config)
+    config = load_train_config(project.home.dataset())
     registry = Registry(project.home, config.model_name, config.experiment)
     info = registry.alias(CHAMPION)
     assert info is not None and served[0]["model_version"] == info.version

@@ -3,7 +3,8 @@
 This module is the package's API: the packages above (features, models, serving) import these
 names from `tabship.data` and never its submodules (an import-linter contract enforces it).
 
-- `find_project(path=None) -> Project`: where configs, the store and the registry live
+- `find_project(path=None) -> Project`: where configs, the store and the registry live;
+  `Project.dataset(name=None) -> DatasetFiles`: one dataset's config folder
 - `load_config(path=None, dataset=None) -> DatasetConfig`, `load_schema(config) -> DatasetSchema`
 - `ingest(dataset=None, sources=None, *, holdout=None, config=None, store=None) -> IngestResult`
 - `load_dataset(name, version="latest", store=None, *, split=None) -> DatasetVersion`
@@ -19,7 +20,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabship.data.config import DatasetConfig, dataset_names, load_config, read_yaml_mapping
+    from tabship.data.config import DatasetConfig, dataset_names, load_config
     from tabship.data.contract import FieldSpec, fields_from_json, fields_to_json, request_fields
     from tabship.data.errors import ConfigError, DataError, IntegrityError, RunRejectedError
     from tabship.data.files import (
@@ -31,9 +32,17 @@ if TYPE_CHECKING:
     from tabship.data.ingestion import ingest
     from tabship.data.load import DatasetVersion, list_versions, load_dataset
     from tabship.data.outcome import IngestResult
-    from tabship.data.project import Project, default_store, find_project, project_at
+    from tabship.data.project import (
+        DatasetFiles,
+        Project,
+        check_dataset_name,
+        default_store,
+        find_project,
+        project_at,
+    )
     from tabship.data.schema import DatasetSchema, load_schema
     from tabship.data.store import Manifest
+    from tabship.data.yamlfile import read_yaml_mapping
 
 __version__ = version("tabship-data")
 
@@ -44,6 +53,7 @@ _EXPORTS = {
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetConfig": "config",
+    "DatasetFiles": "project",
     "DatasetSchema": "schema",
     "DatasetVersion": "load",
     "FieldSpec": "contract",
@@ -53,6 +63,7 @@ _EXPORTS = {
     "Project": "project",
     "RunRejectedError": "errors",
     "atomic_write_json": "files",
+    "check_dataset_name": "project",
     "atomic_write_text": "files",
     "dataset_names": "config",
     "default_store": "project",
@@ -66,7 +77,7 @@ _EXPORTS = {
     "load_dataset": "load",
     "load_schema": "schema",
     "project_at": "project",
-    "read_yaml_mapping": "config",
+    "read_yaml_mapping": "yamlfile",
     "request_fields": "contract",
     "verify_files": "files",
 }
@@ -74,6 +85,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DatasetConfig",
+    "DatasetFiles",
     "DatasetSchema",
     "DatasetVersion",
     "FieldSpec",
@@ -85,6 +97,7 @@ __all__ = [
     "__version__",
     "atomic_write_json",
     "atomic_write_text",
+    "check_dataset_name",
     "dataset_names",
     "default_store",
     "fields_from_json",

@@ -1,4 +1,5 @@
-"""The `tabship-data` command: ingest raw files, show and list dataset versions.
+"""The `tabship-data` command: start a dataset's configs from a file, ingest raw files, show and
+list dataset versions.
 
 Exit codes: 0 success, 1 a structural fault in the data or a rejected run (quarantine over the
 limit, malformed lines), 2 a usage or configuration error. Errors are one line on stderr,
@@ -43,8 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="project folder (default: $TABSHIP_PROJECT, or found from the cwd)",
     )
-    common.add_argument("--dataset", help="dataset name in the config (default: its `default`)")
-    common.add_argument("--config", type=Path, help="config file (default: configs/data.yaml)")
+    common.add_argument(
+        "--dataset", help="dataset name: configs/datasets/NAME (default: the project's default)"
+    )
+    common.add_argument(
+        "--config", type=Path, help="data config file (default: the dataset's data.yaml)"
+    )
     common.add_argument(
         "--store", type=Path, help="store root (default: $TABSHIP_DATA_STORE or data/processed)"
     )
@@ -64,6 +69,21 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
+    init = commands.add_parser(
+        "init", help="write a new dataset's configs, inferred from a CSV file"
+    )
+    init.add_argument("file", type=Path, metavar="FILE", help="a delimited text file with labels")
+    init.add_argument(
+        "--target", required=True, help="the binary target column (no header line: its number)"
+    )
+    init.add_argument("--positive", required=True, help="the target's positive value")
+    init.add_argument("--name", help="the dataset's name (default: from FILE's name)")
+    init.add_argument("--force", action="store_true", help="replace the dataset's configs")
+    init.add_argument(
+        "--project", type=Path, help="project folder (default: $TABSHIP_PROJECT, or the cwd's)"
+    )
+    init.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
     show = commands.add_parser("show", parents=[common], help="print a version's manifest")
     show.add_argument("--version", dest="dataset_version", default="latest", metavar="VERSION")
     commands.add_parser("versions", parents=[common], help="list the published versions")
@@ -73,9 +93,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    commands = {"ingest": _ingest, "show": _show, "versions": _versions}
+    commands = {"ingest": _ingest, "show": _show, "versions": _versions, "init": _init}
     try:
-        _resolve(args)
+        if args.command != "init":
+            _resolve(args)
         return commands[args.command](args)
     except ConfigError as exc:
         return _fail(args, str(exc), EXIT_USAGE)
@@ -104,14 +125,13 @@ def _resolve(args: argparse.Namespace) -> None:
         # With --project (or $TABSHIP_PROJECT) it must exist; without, outside a project the store
         # is data/processed under the cwd, as it always was.
         project = find_project(args.project) if args.project else None
-        args.config = args.config or (project or find_project()).data_config
+        if args.config is None:
+            args.config = (project or find_project()).dataset(args.dataset).data_config
         args.store = args.store or (project.store if project else default_store())
 
 
 def _dataset_name(args: argparse.Namespace) -> str:
-    if args.dataset:
-        return str(args.dataset)
-    return load_config(args.config).name
+    return load_config(args.config, args.dataset).name
 
 
 def _store(args: argparse.Namespace) -> Path:
@@ -151,6 +171,23 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print(result.summary())
+    return EXIT_OK
+
+
+def _init(args: argparse.Namespace) -> int:
+    from tabship.data.project import project_at
+    from tabship.data.scaffold import init_dataset
+
+    try:
+        project = find_project(args.project)
+    except ConfigError:
+        if args.project is not None:
+            raise
+        project = project_at(Path.cwd())  # a new project: init writes configs/project.yaml
+    result = init_dataset(
+        project, args.file, args.target, args.positive, name=args.name, force=args.force
+    )
+    print(json.dumps(result.to_json()) if args.json else result.summary())
     return EXIT_OK
 
 

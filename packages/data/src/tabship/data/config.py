@@ -1,5 +1,6 @@
-"""Read `configs/data.yaml`: every dataset-specific fact (files, reader options, columns, target,
-key, split, quarantine limit, schema file) comes from there, so a new dataset needs no code.
+"""Read a dataset's `configs/datasets/NAME/data.yaml`: every dataset-specific fact (files, reader
+options, columns, target, key, split, quarantine limit, schema file) comes from there, so a new
+dataset needs no code.
 
 Unknown keys are errors rather than ignored, because a misspelt option that silently does nothing
 is exactly the kind of quiet data change this package exists to prevent.
@@ -14,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import yaml
-
 from tabship.data.errors import ConfigError
-from tabship.data.project import find_project
+from tabship.data.project import Project, check_dataset_name, find_project
+from tabship.data.yamlfile import read_yaml_mapping
 
 SplitMethod = Literal["file", "hash"]
 MalformedPolicy = Literal["fail", "quarantine"]
@@ -102,50 +102,34 @@ class DatasetConfig:
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def read_yaml_mapping(path: Path, error: type[Exception] = ConfigError) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping. Every fault raises ERROR with one line that names
-    the file, so each package's config errors read the same and never show a traceback."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise error(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
-    try:
-        loaded = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise error(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(loaded, dict):
-        raise error(f"{path}: expected a mapping at the top level")
-    return cast("dict[str, Any]", loaded)
-
-
-def dataset_names(path: Path | str | None = None) -> list[str]:
-    """The datasets a config file defines."""
-    config_path = Path(path) if path is not None else find_project().data_config
-    datasets = read_yaml_mapping(config_path).get("datasets") or {}
-    return sorted(datasets) if isinstance(datasets, dict) else []
+def dataset_names(project: Project | None = None) -> list[str]:
+    """The datasets of PROJECT (default: the one found from the cwd): its configs/datasets/*."""
+    return (project or find_project()).dataset_names()
 
 
 def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:
-    """Load one dataset's config (DATASET, or the file's `default`) from PATH (default: the
-    project's configs/data.yaml)."""
-    config_path = (Path(path) if path is not None else find_project().data_config).resolve()
+    """Load a dataset's data config: the file PATH, else DATASET's (default: the project's default
+    dataset) `configs/datasets/NAME/data.yaml`.
+
+    The dataset's name is DATASET, else the file's `name`, else its folder's name.
+    """
+    if path is None:
+        path = find_project().dataset(dataset).data_config
+    config_path = Path(path).resolve()
     document = read_yaml_mapping(config_path)
-    _check_keys(config_path, "the top level", document, {"default", "datasets"})
-    datasets = document.get("datasets")
-    if not isinstance(datasets, dict) or not datasets:
-        raise ConfigError(f"{config_path}: `datasets` must be a non-empty mapping")
-    name = dataset or document.get("default")
-    if name is None:
-        raise ConfigError(f"{config_path}: no --dataset given and no `default` in the config")
-    if name not in datasets:
-        known = ", ".join(sorted(datasets))
-        raise ConfigError(f"{config_path}: unknown dataset {name!r} (known: {known})")
-    entry = datasets[name]
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{config_path}: datasets.{name} must be a mapping")
-    return _parse_dataset(config_path, str(name), entry)
+    if "datasets" in document:
+        raise ConfigError(
+            f"{config_path}: one file holds one dataset now; move each entry of `datasets:` to "
+            "configs/datasets/NAME/data.yaml (see the README's 'Your own data')"
+        )
+    named = document.pop("name", None)
+    if named is not None and not isinstance(named, str):
+        raise ConfigError(f"{config_path}: name must be a string")
+    try:
+        name = check_dataset_name(dataset or named or config_path.parent.name)
+    except ConfigError as error:
+        raise ConfigError(f"{config_path}: {error} (set `name:` in the file)") from None
+    return _parse_dataset(config_path, name, document)
 
 
 _DATASET_KEYS = {
@@ -190,50 +174,50 @@ def _fraction(path: Path, where: str, value: Any, default: float) -> float:
 
 
 def _parse_dataset(path: Path, name: str, entry: dict[str, Any]) -> DatasetConfig:
-    where = f"datasets.{name}"
-    _check_keys(path, where, entry, _DATASET_KEYS)
+    where = ""  # a prefix for nested fields' names; a data config holds one dataset
+    _check_keys(path, "the top level", entry, _DATASET_KEYS)
     base = path.parent
 
     sources = entry.get("sources") or {}
     if not isinstance(sources, dict):
-        raise ConfigError(f"{path}: {where}.sources must map `train`/`holdout` to file lists")
-    _check_keys(path, f"{where}.sources", sources, {"train", "holdout"})
-    train = tuple(base / p for p in _str_list(path, f"{where}.sources.train", sources.get("train")))
+        raise ConfigError(f"{path}: {where}sources must map `train`/`holdout` to file lists")
+    _check_keys(path, f"{where}sources", sources, {"train", "holdout"})
+    train = tuple(base / p for p in _str_list(path, f"{where}sources.train", sources.get("train")))
     holdout = tuple(
-        base / p for p in _str_list(path, f"{where}.sources.holdout", sources.get("holdout"))
+        base / p for p in _str_list(path, f"{where}sources.holdout", sources.get("holdout"))
     )
 
     reader_raw = entry.get("reader") or {}
     if not isinstance(reader_raw, dict):
-        raise ConfigError(f"{path}: {where}.reader must be a mapping")
-    _check_keys(path, f"{where}.reader", reader_raw, _READER_KEYS)
+        raise ConfigError(f"{path}: {where}reader must be a mapping")
+    _check_keys(path, f"{where}reader", reader_raw, _READER_KEYS)
     reader = _parse_reader(path, where, reader_raw)
 
-    columns = _str_list(path, f"{where}.columns", entry.get("columns"))
+    columns = _str_list(path, f"{where}columns", entry.get("columns"))
     if not columns:
-        raise ConfigError(f"{path}: {where}.columns must list the column names")
+        raise ConfigError(f"{path}: {where}columns must list the column names")
     if len(set(columns)) != len(columns):
-        raise ConfigError(f"{path}: {where}.columns has duplicate names")
+        raise ConfigError(f"{path}: {where}columns has duplicate names")
 
     target_raw = entry.get("target")
     if not isinstance(target_raw, dict):
-        raise ConfigError(f"{path}: {where}.target must give `column` and `positive`")
-    _check_keys(path, f"{where}.target", target_raw, {"column", "positive"})
+        raise ConfigError(f"{path}: {where}target must give `column` and `positive`")
+    _check_keys(path, f"{where}target", target_raw, {"column", "positive"})
     target_column, positive = target_raw.get("column"), target_raw.get("positive")
     if not isinstance(target_column, str) or target_column not in columns:
-        raise ConfigError(f"{path}: {where}.target.column must be one of the columns")
+        raise ConfigError(f"{path}: {where}target.column must be one of the columns")
     if not isinstance(positive, str | int | bool):
-        raise ConfigError(f"{path}: {where}.target.positive must be the positive label")
+        raise ConfigError(f"{path}: {where}target.positive must be the positive label")
 
-    key = _str_list(path, f"{where}.key", entry.get("key"))
+    key = _str_list(path, f"{where}key", entry.get("key"))
     missing_keys = [k for k in key if k not in columns]
     if missing_keys:
-        raise ConfigError(f"{path}: {where}.key names unknown column(s) {missing_keys}")
+        raise ConfigError(f"{path}: {where}key names unknown column(s) {missing_keys}")
 
     split = _parse_split(path, where, entry.get("split") or {}, bool(holdout))
     schema = entry.get("schema")
     if not isinstance(schema, str):
-        raise ConfigError(f"{path}: {where}.schema must be the path of a pandera YAML schema")
+        raise ConfigError(f"{path}: {where}schema must be the path of a pandera YAML schema")
     description = entry.get("description") or ""
     return DatasetConfig(
         name=name,
@@ -246,7 +230,7 @@ def _parse_dataset(path: Path, name: str, entry: dict[str, Any]) -> DatasetConfi
         key=key,
         split=split,
         max_quarantined_fraction=_fraction(
-            path, f"{where}.max_quarantined_fraction", entry.get("max_quarantined_fraction"), 0.05
+            path, f"{where}max_quarantined_fraction", entry.get("max_quarantined_fraction"), 0.05
         ),
         schema_path=base / schema,
         description=str(description),
@@ -257,32 +241,32 @@ def _parse_reader(path: Path, where: str, raw: dict[str, Any]) -> ReaderOptions:
     defaults = ReaderOptions()
     separator = raw.get("separator", defaults.separator)
     if not isinstance(separator, str) or not separator or "\n" in separator:
-        raise ConfigError(f"{path}: {where}.reader.separator must be a non-empty string")
+        raise ConfigError(f"{path}: {where}reader.separator must be a non-empty string")
     quote = raw.get("quote_char", defaults.quote_char)
     if quote is not None and (not isinstance(quote, str) or len(quote) != 1):
-        raise ConfigError(f"{path}: {where}.reader.quote_char must be one character or null")
+        raise ConfigError(f"{path}: {where}reader.quote_char must be one character or null")
     if quote is not None and len(separator) != 1:
         raise ConfigError(
-            f"{path}: {where}.reader: quoting needs a one-character separator; "
+            f"{path}: {where}reader: quoting needs a one-character separator; "
             "set quote_char: null for a separator like ', '"
         )
     policy = raw.get("malformed_lines", defaults.malformed_lines)
     if policy not in ("fail", "quarantine"):
-        raise ConfigError(f"{path}: {where}.reader.malformed_lines must be fail or quarantine")
+        raise ConfigError(f"{path}: {where}reader.malformed_lines must be fail or quarantine")
     header = raw.get("header", defaults.header)
     if not isinstance(header, bool):
-        raise ConfigError(f"{path}: {where}.reader.header must be true or false")
+        raise ConfigError(f"{path}: {where}reader.header must be true or false")
     optional_strings = {}
     for option in ("comment_prefix", "strip_label_suffix"):
         value = raw.get(option)
         if value is not None and (not isinstance(value, str) or not value):
-            raise ConfigError(f"{path}: {where}.reader.{option} must be a non-empty string")
+            raise ConfigError(f"{path}: {where}reader.{option} must be a non-empty string")
         optional_strings[option] = value
     return ReaderOptions(
         header=header,
         separator=separator,
         quote_char=quote,
-        na_values=_str_list(path, f"{where}.reader.na_values", raw.get("na_values")),
+        na_values=_str_list(path, f"{where}reader.na_values", raw.get("na_values")),
         comment_prefix=optional_strings["comment_prefix"],
         strip_label_suffix=optional_strings["strip_label_suffix"],
         malformed_lines=cast("MalformedPolicy", policy),
@@ -291,17 +275,17 @@ def _parse_reader(path: Path, where: str, raw: dict[str, Any]) -> ReaderOptions:
 
 def _parse_split(path: Path, where: str, raw: Any, has_holdout: bool) -> SplitConfig:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: {where}.split must be a mapping")
-    _check_keys(path, f"{where}.split", raw, {"method", "holdout_fraction"})
+        raise ConfigError(f"{path}: {where}split must be a mapping")
+    _check_keys(path, f"{where}split", raw, {"method", "holdout_fraction"})
     method = raw.get("method", "file" if has_holdout else "hash")
     if method not in ("file", "hash"):
-        raise ConfigError(f"{path}: {where}.split.method must be file or hash")
+        raise ConfigError(f"{path}: {where}split.method must be file or hash")
     if method == "file" and not has_holdout:
-        raise ConfigError(f"{path}: {where}.split.method is file but sources.holdout is empty")
+        raise ConfigError(f"{path}: {where}split.method is file but sources.holdout is empty")
     if method == "hash" and has_holdout:
         raise ConfigError(
-            f"{path}: {where}.split.method is hash but sources.holdout is set; "
+            f"{path}: {where}split.method is hash but sources.holdout is set; "
             "use method: file to keep the holdout file as the holdout"
         )
-    fraction = _fraction(path, f"{where}.split.holdout_fraction", raw.get("holdout_fraction"), 0.2)
+    fraction = _fraction(path, f"{where}split.holdout_fraction", raw.get("holdout_fraction"), 0.2)
     return SplitConfig(method=cast("SplitMethod", method), holdout_fraction=fraction)

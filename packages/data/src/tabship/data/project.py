@@ -1,9 +1,12 @@
 """The project: one folder holding `configs/`, the raw data and everything a run writes.
 
 It is resolved once per command, from `--project`, else `$TABSHIP_PROJECT`, else the nearest folder
-at or above the working directory that holds `configs/data.yaml`, and then handed to every step.
+at or above the working directory that holds `configs/project.yaml`, and then handed to every step.
 The environment's overrides (the data store, the tracking URI) are read here, at that one moment,
 so no step reads the environment or walks up folders on its own.
+
+Each dataset has its own folder of configs, `configs/datasets/NAME/` (`DatasetFiles`), so several
+datasets live side by side and no command of one touches another's files.
 
 This module imports nothing heavy: a cached `tabship-models train` must answer within a second.
 """
@@ -11,16 +14,55 @@ This module imports nothing heavy: a cached `tabship-models train` must answer w
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from tabship.data.errors import ConfigError
+from tabship.data.yamlfile import read_yaml_mapping
 
 PROJECT_ENV = "TABSHIP_PROJECT"
 STORE_ENV = "TABSHIP_DATA_STORE"
-DATA_CONFIG_ENV = "TABSHIP_DATA_CONFIG"
 TRACKING_ENV = "MLFLOW_TRACKING_URI"
-MARKER = Path("configs") / "data.yaml"
+MARKER = Path("configs") / "project.yaml"
+DATASETS = Path("configs") / "datasets"
+# A dataset's name becomes a folder, a model name and a store path: keep it to safe characters.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def check_dataset_name(name: str) -> str:
+    """NAME, if it can be a dataset's name; else ConfigError saying what is allowed."""
+    if not NAME_PATTERN.match(name):
+        raise ConfigError(
+            f"{name!r} is not a valid dataset name: use lower-case letters, digits, '-' and '_' "
+            "(at most 63, starting with a letter or digit)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """One dataset's config folder, `configs/datasets/NAME/`."""
+
+    name: str
+    folder: Path
+
+    @property
+    def data_config(self) -> Path:
+        """Sources, reader options, columns, target, key, split, quarantine limit, schema file."""
+        return self.folder / "data.yaml"
+
+    @property
+    def features_config(self) -> Path:
+        return self.folder / "features.yaml"
+
+    @property
+    def train_config(self) -> Path:
+        return self.folder / "train.yaml"
+
+    @property
+    def gate_config(self) -> Path:
+        return self.folder / "gate.yaml"
 
 
 @dataclass(frozen=True)
@@ -29,24 +71,39 @@ class Project:
 
     root: Path
     store: Path
-    data_config: Path
     tracking_uri: str
+    default_dataset: str | None = None
 
     @property
     def configs(self) -> Path:
         return self.root / "configs"
 
     @property
-    def features_config(self) -> Path:
-        return self.configs / "features.yaml"
+    def datasets_folder(self) -> Path:
+        return self.root / DATASETS
 
-    @property
-    def train_config(self) -> Path:
-        return self.configs / "train.yaml"
+    def dataset_names(self) -> list[str]:
+        """The datasets that have a folder with a data config, sorted."""
+        if not self.datasets_folder.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.datasets_folder.glob("*/data.yaml"))
 
-    @property
-    def gate_config(self) -> Path:
-        return self.configs / "gate.yaml"
+    def dataset(self, name: str | None = None) -> DatasetFiles:
+        """NAME's config folder (default: the project's default dataset). ConfigError when the
+        project has no such dataset, naming the ones it has."""
+        chosen = name or self.default_dataset
+        if not chosen:
+            raise ConfigError(
+                f"{self.root / MARKER}: no --dataset given and no `default_dataset` set"
+            )
+        files = DatasetFiles(name=chosen, folder=self.datasets_folder / chosen)
+        if not files.data_config.is_file():
+            known = ", ".join(self.dataset_names()) or "none yet"
+            raise ConfigError(
+                f"{files.data_config}: no dataset {chosen!r} in this project (known: {known}); "
+                "create one with `tabship-data init FILE --target COLUMN --positive VALUE`"
+            )
+        return files
 
     @property
     def serving_config(self) -> Path:
@@ -68,22 +125,37 @@ class Project:
 
 
 def project_at(root: Path | str) -> Project:
-    """The project rooted at ROOT, with the environment's overrides applied."""
+    """The project rooted at ROOT, with the environment's overrides applied. Its project file is
+    optional here (a folder that `tabship-data init` is about to fill has none yet)."""
     folder = Path(root).resolve()
     store = os.environ.get(STORE_ENV)
-    config = os.environ.get(DATA_CONFIG_ENV)
     tracking = os.environ.get(TRACKING_ENV)
     return Project(
         root=folder,
         store=Path(store).resolve() if store else folder / "data" / "processed",
-        data_config=Path(config).resolve() if config else folder / MARKER,
         tracking_uri=tracking or f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
+        default_dataset=_default_dataset(folder / MARKER),
     )
+
+
+def _default_dataset(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    document = read_yaml_mapping(path)
+    unknown = sorted(set(document) - {"default_dataset"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} (allowed: default_dataset)")
+    name = document.get("default_dataset")
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: default_dataset must be a dataset's name")
+    return name
 
 
 def find_project(explicit: Path | str | None = None, start: Path | None = None) -> Project:
     """EXPLICIT, else $TABSHIP_PROJECT, else the nearest folder at or above START (the cwd) that
-    holds configs/data.yaml. Raises ConfigError naming where it looked."""
+    holds configs/project.yaml. Raises ConfigError naming where it looked."""
     chosen = explicit or os.environ.get(PROJECT_ENV)
     if chosen:
         folder = Path(chosen).resolve()

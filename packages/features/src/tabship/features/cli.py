@@ -43,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tabship-features", description=__doc__)
     parser.add_argument("--version", action="version", version=f"tabship-features {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate a feature spec (configs/features.yaml)")
-    check.add_argument("spec", type=Path, nargs="?", default=Path("configs/features.yaml"))
+    check = commands.add_parser("check", help="validate a feature spec (a dataset's features.yaml)")
+    check.add_argument(
+        "spec", type=Path, help="the spec, e.g. configs/datasets/adult/features.yaml"
+    )
     check.add_argument("--json", action="store_true", help="print one JSON object")
     describe = commands.add_parser("describe", help="describe a fitted pipeline JSON file")
     describe.add_argument("pipeline", type=Path)

@@ -35,11 +35,11 @@ def _package_files(package: str) -> list[Path]:
 def config_files(project: Project, run: RunConfig) -> list[Path]:
     """The config files a training run reads, in a fixed order."""
     return [
-        project.data_config,
+        run.files.data_config,
         run.data.schema_path,
-        project.features_config,
-        project.train_config,
-        project.gate_config,
+        run.files.features_config,
+        run.files.train_config,
+        run.files.gate_config,
     ]
 
 

@@ -41,6 +41,8 @@ class CardFacts:
     feature_importance: dict[str, float]
     gate: list[dict[str, Any]]
     gate_passed: bool
+    # The gate's baseline, trained on the same split: {"model", "detail", "holdout"}, or None.
+    baseline: dict[str, Any] | None = None
 
 
 def groups_for_card(reports: Sequence[GroupReport]) -> list[dict[str, Any]]:
@@ -101,6 +103,16 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
         f"| CV mean | {row(facts.cv_mean)} |",
         f"| CV std | {row(facts.cv_std)} |",
         f"| holdout | {row(facts.holdout)} |",
+        *(
+            [
+                f"| baseline on the holdout | {row(facts.baseline['holdout'])} |",
+                "",
+                f"The baseline is the gate's `{facts.baseline['model']}` "
+                f"({facts.baseline['detail']}), trained on the same training rows.",
+            ]
+            if facts.baseline
+            else []
+        ),
         "",
         f"## Quality gate: {'passed' if facts.gate_passed else 'FAILED'}",
         "",
@@ -114,7 +126,9 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
         "",
         "## Groups (holdout)",
         "",
-        "Groups smaller than the configured minimum are listed but not gated, and left out of the gaps.",
+        "Groups smaller than the configured minimum are listed but not gated, and left out of the gaps."
+        if facts.groups
+        else "No groups are configured (`groups` in the dataset's train.yaml).",
     ]
     for report in facts.groups:
         gaps = ", ".join(f"{k} {v:.4f}" for k, v in report["largest_gap"].items())

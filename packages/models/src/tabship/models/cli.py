@@ -45,7 +45,7 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     from tabship.models import cache  # light: no LightGBM, MLflow or pandas
 
     started = time.perf_counter()
-    run = load_run_config(project)
+    run = load_run_config(project, args.dataset)
     key = cache.cache_key(project, run)
     hit = None if args.force else cache.read_record(project, key)
     if hit is None:
@@ -87,10 +87,10 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     return EXIT_OK
 
 
-def _registry(project: Project) -> tuple[TrainConfig, Registry]:
+def _registry(args: argparse.Namespace, project: Project) -> tuple[TrainConfig, Registry]:
     from tabship.models.registry import Registry
 
-    config = load_train_config(project.train_config)
+    config = load_train_config(project.dataset(args.dataset))
     return config, Registry(project, config.model_name, config.experiment)
 
 
@@ -100,7 +100,7 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
     from tabship.models.metrics import binary_metrics
     from tabship.models.training import predict
 
-    config, registry = _registry(project)
+    config, registry = _registry(args, project)
     info = registry.version(args.version) if args.version else registry.alias(args.alias)
     if info is None:
         print(
@@ -108,7 +108,9 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
         )
         return EXIT_FAILED
     data = load_version(
-        project, load_config(project.data_config, config.dataset), args.dataset_version
+        project,
+        load_config(project.dataset(config.dataset).data_config, config.dataset),
+        args.dataset_version,
     )
     booster, pipeline = registry.load(info)
     score = predict(booster, pipeline.transform(data.holdout).matrix)
@@ -125,7 +127,7 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
 
 
 def _rollback(args: argparse.Namespace, project: Project) -> int:
-    config, registry = _registry(project)
+    config, registry = _registry(args, project)
     restored, replaced = registry.rollback()
     if args.json:
         print(json.dumps({"champion": restored.version, "previous": replaced.version}))
@@ -136,7 +138,7 @@ def _rollback(args: argparse.Namespace, project: Project) -> int:
 
 
 def _versions(args: argparse.Namespace, project: Project) -> int:
-    config, registry = _registry(project)
+    config, registry = _registry(args, project)
     rows = registry.versions()
     if args.json:
         print(json.dumps({"model_name": config.model_name, "versions": rows}))
@@ -165,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("rollback", help="restore the 'previous' version as champion")
     commands.add_parser("versions", help="list registered versions and their aliases")
     for sub in commands.choices.values():
+        sub.add_argument(
+            "--dataset", default=None,
+            help="dataset: configs/datasets/NAME (default: the project's default_dataset)",
+        )  # fmt: skip
         sub.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     handlers = {

@@ -1,5 +1,6 @@
-"""Training and gate settings, read from configs/train.yaml and configs/gate.yaml, and the run's
-whole configuration (data, features, training, gate), parsed once and handed to every step."""
+"""Training and gate settings, read from a dataset's train.yaml and gate.yaml (in
+configs/datasets/NAME/), and the run's whole configuration (data, features, training, gate),
+parsed once and handed to every step."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabship.data import ConfigError, DatasetConfig, Project, load_config, read_yaml_mapping
+from tabship.data import (
+    ConfigError,
+    DatasetConfig,
+    DatasetFiles,
+    Project,
+    load_config,
+    read_yaml_mapping,
+)
 from tabship.features import FeatureSpec, SpecError, load_spec
 
 METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
@@ -34,7 +42,7 @@ class Group:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """What configs/train.yaml says."""
+    """What a dataset's train.yaml says; `dataset` is the name of the folder it sits in."""
 
     dataset: str
     model_name: str
@@ -63,11 +71,18 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class GateConfig:
-    """What configs/gate.yaml says."""
+    """What a dataset's gate.yaml says.
+
+    `baseline` names a simple model trained on the same split (see baseline.py), and
+    `baseline_margin` how much the candidate's holdout metrics must beat it by: a gate that needs
+    no guessing of absolute floors for a new dataset.
+    """
 
     floors: dict[str, float]
     champion_margin: dict[str, float]
     group_floors: dict[str, float]
+    baseline: str | None = None
+    baseline_margin: dict[str, float] = field(default_factory=dict)
     source: str = field(default="<memory>", compare=False)
 
 
@@ -96,8 +111,16 @@ def _metric_map(raw: Mapping[str, Any], key: str, where: str) -> dict[str, float
     return out
 
 
-def train_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> TrainConfig:
-    """Build and check a TrainConfig."""
+def train_config_from_dict(
+    raw: Mapping[str, Any], where: str = "<memory>", dataset: str = "dataset"
+) -> TrainConfig:
+    """Build and check DATASET's TrainConfig. The model's name and experiment default to
+    `tabship-DATASET`."""
+    if "dataset" in raw:
+        raise ConfigError(
+            f"{where}: field 'dataset' is not used any more: the folder "
+            "configs/datasets/NAME/ that holds this file names the dataset"
+        )
     groups = []
     raw_groups = raw.get("groups", {}) or {}
     if not isinstance(raw_groups, dict):
@@ -110,9 +133,9 @@ def train_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> T
             raise ConfigError(f"{where}: groups.{name}.bins must increase")
         groups.append(Group(name=str(name), column=body["column"], bins=bins))
     config = TrainConfig(
-        dataset=_get(raw, "dataset", str, where),
-        model_name=_get(raw, "model_name", str, where),
-        experiment=_get(raw, "experiment", str, where),
+        dataset=dataset,
+        model_name=_get({"model_name": f"tabship-{dataset}", **raw}, "model_name", str, where),
+        experiment=_get({"experiment": f"tabship-{dataset}", **raw}, "experiment", str, where),
         seed=_get(raw, "seed", int, where),
         folds=_get(raw, "folds", int, where),
         num_threads=_get(raw, "num_threads", int, where),
@@ -135,26 +158,44 @@ def train_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> T
     return config
 
 
+BASELINES = ("logistic_regression", "best_single_feature")
+
+
 def gate_config_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> GateConfig:
     """Build and check a GateConfig."""
-    unknown = sorted(set(raw) - {"floors", "champion_margin", "group_floors"})
+    unknown = sorted(set(raw) - {"floors", "champion_margin", "group_floors", "baseline"})
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    baseline = raw.get("baseline") or {}
+    if not isinstance(baseline, dict):
+        raise ConfigError(f"{where}: field 'baseline' must be a mapping with 'model' and 'margin'")
+    extra = sorted(set(baseline) - {"model", "margin"})
+    if extra:
+        raise ConfigError(f"{where}: baseline: unknown field(s) {', '.join(extra)}")
+    model = baseline.get("model")
+    if baseline and model not in BASELINES:
+        raise ConfigError(f"{where}: baseline.model must be one of {', '.join(BASELINES)}")
+    margin = _metric_map(baseline, "margin", f"{where}: baseline")
+    if model and not margin:
+        raise ConfigError(f"{where}: baseline.margin must name at least one metric")
     return GateConfig(
         floors=_metric_map(raw, "floors", where),
         champion_margin=_metric_map(raw, "champion_margin", where),
         group_floors=_metric_map(raw, "group_floors", where),
+        baseline=model,
+        baseline_margin=margin,
         source=where,
     )
 
 
-def load_train_config(path: Path) -> TrainConfig:
-    """Read configs/train.yaml."""
-    return train_config_from_dict(read_yaml_mapping(path, ConfigError), str(path))
+def load_train_config(files: DatasetFiles) -> TrainConfig:
+    """Read a dataset's train.yaml."""
+    path = files.train_config
+    return train_config_from_dict(read_yaml_mapping(path, ConfigError), str(path), files.name)
 
 
 def load_gate_config(path: Path) -> GateConfig:
-    """Read configs/gate.yaml."""
+    """Read a dataset's gate.yaml."""
     return gate_config_from_dict(read_yaml_mapping(path, ConfigError), str(path))
 
 
@@ -171,24 +212,26 @@ def file_digest(*paths: Path) -> str:
 class RunConfig:
     """Every config a training run reads, each parsed once, at the start of the command."""
 
+    files: DatasetFiles
     data: DatasetConfig
     features: FeatureSpec
     train: TrainConfig
     gate: GateConfig
 
 
-def load_run_config(project: Project) -> RunConfig:
-    """Parse the project's train, data, features and gate configs (each once).
+def load_run_config(project: Project, dataset: str | None = None) -> RunConfig:
+    """Parse DATASET's (default: the project's default) train, data, features and gate configs,
+    each once.
 
     Every fault is a tabship.data.ConfigError naming the file and the field, whichever package
     parsed it: the features package's SpecError is re-raised as one, with the same message.
     """
-    train = load_train_config(project.train_config)
-    data = load_config(project.data_config, train.dataset)
+    files = project.dataset(dataset)
+    train = load_train_config(files)
+    data = load_config(files.data_config, files.name)
     try:
-        features = load_spec(project.features_config)
+        features = load_spec(files.features_config)
     except SpecError as error:
         raise ConfigError(str(error)) from None
-    return RunConfig(
-        data=data, features=features, train=train, gate=load_gate_config(project.gate_config)
-    )
+    gate = load_gate_config(files.gate_config)
+    return RunConfig(files=files, data=data, features=features, train=train, gate=gate)

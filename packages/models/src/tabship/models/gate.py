@@ -1,4 +1,5 @@
-"""The quality gate: absolute floors, no regression against the champion, and group floors."""
+"""The quality gate: absolute floors, a margin over a baseline, no regression against the
+champion, and group floors."""
 
 from __future__ import annotations
 
@@ -57,12 +58,22 @@ def evaluate_gate(
     candidate: Mapping[str, float],
     champion: Mapping[str, float] | None,
     groups: Sequence[GroupReport],
+    baseline: Mapping[str, float] | None = None,
 ) -> GateResult:
-    """Check a candidate's holdout metrics against the gate; CHAMPION is None when there is none."""
+    """Check a candidate's holdout metrics against the gate; CHAMPION is None when there is none,
+    and BASELINE holds the gate's baseline's holdout metrics when it names one."""
     checks = [
         Check(f"floor {metric}", candidate[metric], limit, _meets(metric, candidate[metric], limit))
         for metric, limit in gate.floors.items()
     ]
+    if baseline is not None:
+        for metric, margin in gate.baseline_margin.items():
+            sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+            limit = baseline[metric] + sign * margin
+            value = candidate[metric]
+            checks.append(
+                Check(f"vs baseline {metric}", value, limit, _meets(metric, value, limit))
+            )
     if champion is not None:
         for metric, margin in gate.champion_margin.items():
             sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0

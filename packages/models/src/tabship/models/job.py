@@ -23,6 +23,7 @@ from mlflow.data.meta_dataset import MetaDataset
 from tabship.data import Project, project_at
 from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
+from tabship.models.baseline import Baseline, fit_baseline
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
 from tabship.models.config import METRICS, RunConfig, TrainConfig, file_digest, load_run_config
 from tabship.models.contract import Contract, log_contract
@@ -147,11 +148,15 @@ def _log_run(
 
 
 def train(
-    project: Project | Path, force: bool = False, progress: Progress | None = None
+    project: Project | Path,
+    force: bool = False,
+    progress: Progress | None = None,
+    dataset: str | None = None,
 ) -> TrainResult:
-    """The whole job for PROJECT (or a project folder), or its cached run when nothing changed."""
+    """The whole job for DATASET (default: the project's default) of PROJECT (or a project
+    folder), or its cached run when nothing changed."""
     resolved = project if isinstance(project, Project) else project_at(project)
-    run = load_run_config(resolved)
+    run = load_run_config(resolved, dataset)
     key = cache.cache_key(resolved, run)
     hit = None if force else cache.read_record(resolved, key)
     return hit if hit is not None else train_run(resolved, run, key, progress)
@@ -177,10 +182,22 @@ def train_run(
     timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
     fault_point("trained")
 
+    baseline = None
+    if run.gate.baseline:
+        say(f"baseline: {run.gate.baseline} on the same split, for the gate")
+        baseline = fit_baseline(
+            run.gate.baseline, data, run.features, config.threshold, config.seed
+        )
     say("registry: scoring the champion on this holdout, then registering the candidate")
     registry = Registry(project, config.model_name, config.experiment)
     champion_metrics = _score_champion(registry, data, config.threshold)
-    gate = evaluate_gate(run.gate, trained.holdout, champion_metrics, trained.groups)
+    gate = evaluate_gate(
+        run.gate,
+        trained.holdout,
+        champion_metrics,
+        trained.groups,
+        baseline.holdout if baseline else None,
+    )
     commit = git_commit(project.root)
     fields = data.version.request_fields(run.data)
     with (
@@ -198,6 +215,8 @@ def train_run(
             **_scoring_tags(data, config.threshold),
         }
         _log_run(data, config, trained, tags, pipeline_file)
+        if baseline is not None:
+            mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.holdout.items()})
         fault_point("logged")
         version = registry.register(trained.booster, run_id)
         contract = Contract(
@@ -213,7 +232,7 @@ def train_run(
         )
         log_contract(registry, version, fields, pipeline_file, contract)
         fault_point("registered")
-        facts = _card_facts(project, config, data, trained, gate, version.version, run_id, commit)
+        facts = _card_facts(run, data, trained, gate, baseline, version.version, run_id, commit)
         card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
@@ -249,15 +268,16 @@ def train_run(
 
 
 def _card_facts(
-    project: Project,
-    config: TrainConfig,
+    run: RunConfig,
     data: TrainingData,
     trained: Trained,
     gate: GateResult,
+    baseline: Baseline | None,
     version: str,
     run_id: str,
     commit: str,
 ) -> CardFacts:
+    config, files = run.train, run.files
     return CardFacts(
         model_name=config.model_name,
         model_version=version,
@@ -265,7 +285,7 @@ def _card_facts(
         dataset=config.dataset,
         dataset_version=data.manifest.version,
         schema_hash=data.manifest.schema_hash,
-        config_hash=file_digest(project.train_config, project.gate_config, project.features_config),
+        config_hash=file_digest(files.train_config, files.gate_config, files.features_config),
         git_commit=commit,
         packages=_versions(),
         best_iteration=trained.cv.best_iteration,
@@ -281,6 +301,7 @@ def _card_facts(
         ),
         gate=[asdict(c) for c in gate.checks],
         gate_passed=gate.passed,
+        baseline=asdict(baseline) if baseline else None,
     )
 
 

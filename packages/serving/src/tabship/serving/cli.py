@@ -1,11 +1,12 @@
 """The `tabship-serving` command: build, serve and predict.
 
-tabship-serving build [--json]              champion -> BentoML model store -> bento
-tabship-serving serve [--port 3000] [--host 127.0.0.1] [--model TAG]
-tabship-serving predict FILE.csv [--url URL | --local] [--json]
+tabship-serving build [--dataset NAME] [--json]     champion -> BentoML model store -> bento
+tabship-serving serve [--dataset NAME] [--port 3000] [--host 127.0.0.1] [--model TAG]
+tabship-serving predict FILE.csv [--url URL | --local [--dataset NAME]] [--json]
 
-serve and predict --local use the project's champion, stored first when it is not yet; with no
-project (a container), the newest tabship model in the store.
+serve and predict --local use the champion of the project's dataset (default: its
+default_dataset), stored first when it is not yet; with no project (a container), the newest
+tabship model in the store.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from tabship.serving.bento import build_bento, workspace_root
     from tabship.serving.modelstore import store_champion
 
-    stored = store_champion(_project(args.project))
+    stored = store_champion(_project(args.project), args.dataset)
     document: dict[str, Any] = {
         "model": stored.tag,
         "model_created": stored.created,
@@ -94,12 +95,12 @@ def _optional_project(value: str | None) -> Project | None:
         return None
 
 
-def _chosen_model(project: Project | None, explicit: str | None) -> str:
+def _chosen_model(project: Project | None, explicit: str | None, dataset: str | None) -> str:
     """The tag to serve or score with, its files checked (IntegrityError names a bad one)."""
     from tabship.serving.artifact import verify_artifact
     from tabship.serving.modelstore import model_to_serve, stored_folder
 
-    tag = model_to_serve(project, explicit)
+    tag = model_to_serve(project, explicit, dataset)
     verify_artifact(stored_folder(tag))
     return tag
 
@@ -109,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tabship.serving.settings import MODEL_TAG_ENV
 
     project = _optional_project(args.project)
-    tag = _chosen_model(project, args.model)
+    tag = _chosen_model(project, args.model, args.dataset)
     command = serve_command(args.host, args.port)
     print(f"serving {tag} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     env = {**serve_env(project), MODEL_TAG_ENV: tag}
@@ -121,7 +122,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tabship.serving.predict import predict_local, predict_remote
 
     if args.local:
-        tag = _chosen_model(_optional_project(args.project), args.model)
+        tag = _chosen_model(_optional_project(args.project), args.model, args.dataset)
         result = predict_local(Path(args.file), tag)
     else:
         result = predict_remote(Path(args.file), args.url, os.environ.get("TABSHIP_API_TOKEN"))
@@ -178,6 +179,11 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", help="with --local: a model tag (default: the champion)")
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=cmd_predict)
+    for command in (build, serve, predict):
+        command.add_argument(
+            "--dataset", default=None,
+            help="dataset whose champion to use: configs/datasets/NAME (default: the project's)",
+        )  # fmt: skip
     return top
 
 

@@ -68,8 +68,9 @@ def _reusable(known: list[Any], labels: dict[str, str]) -> StoredModel | None:
     return None
 
 
-def store_champion(project: Project) -> StoredModel:
-    """Copy the registry's champion (model file, pipeline, request schema) into the model store.
+def store_champion(project: Project, dataset: str | None = None) -> StoredModel:
+    """Copy DATASET's (default: the project's default) registry champion (model file, pipeline,
+    request schema) into the model store.
 
     Idempotent: an entry made from the same run of the same registry is reused, so a restarted
     registry (whose version numbers begin again at 1) never gets an older model served.
@@ -78,7 +79,7 @@ def store_champion(project: Project) -> StoredModel:
 
     from tabship.models import CHAMPION, Registry, fetch_served_files, load_train_config
 
-    config = load_train_config(project.train_config)  # for the model's name, nothing else
+    config = load_train_config(project.dataset(dataset))  # for the model's name, nothing else
     remedy = "train one first (invoke train, or nox -s train)"
     if project.uses_embedded_tracking and not (project.mlruns / "mlflow.db").is_file():
         # Opening the registry would create an empty one: there is nothing to serve yet.
@@ -142,16 +143,19 @@ def newest_stored() -> str:
     return str(max(ours, key=lambda m: m.info.creation_time).tag)
 
 
-def model_to_serve(project: Project | None, explicit: str | None = None) -> str:
-    """The tag to serve: EXPLICIT, else $TABSHIP_MODEL_TAG, else the project's champion (stored
-    first when it is not yet), else, with no project, the newest tabship model in the store."""
+def model_to_serve(
+    project: Project | None, explicit: str | None = None, dataset: str | None = None
+) -> str:
+    """The tag to serve: EXPLICIT, else $TABSHIP_MODEL_TAG, else the champion of the project's
+    DATASET (stored first when it is not yet), else, with no project, the newest tabship model in
+    the store."""
     from tabship.serving.settings import MODEL_TAG_ENV
 
     chosen = explicit or os.environ.get(MODEL_TAG_ENV)
     if chosen:
         return chosen
     if project is not None:
-        return store_champion(project).tag
+        return store_champion(project, dataset).tag
     return newest_stored()
 
 

@@ -1,6 +1,8 @@
 """The prediction log: one JSON line per scored record through `bentoml.monitor`.
 
-Lines land under `<log_path>/tabship_predictions/data/data.<worker>.log` with the record's
+Lines land under `<log_path>/<model name>/tabship_predictions/data/data.<worker>.log` (the
+service puts its model's name under the configured log path, so that the services of several
+datasets in one project keep apart logs), with the record's
 features, score, label, prediction_id, model version and BentoML's timestamp and request_id.
 Read them with `read_log`, which keeps request_id and trace_id as strings: they are long digit
 strings that pandas would otherwise turn into floats and round.
@@ -45,9 +47,9 @@ def _column(
     return [r.get(name) for r in records]
 
 
-def read_log(log_path: Path) -> pd.DataFrame:
-    """Every logged row under LOG_PATH, with ids kept as strings."""
-    files = sorted((log_path / MONITOR_NAME / "data").glob("data.*.log*"))
+def read_log(log_path: Path, model_name: str) -> pd.DataFrame:
+    """Every row logged by MODEL_NAME's service under LOG_PATH, with ids kept as strings."""
+    files = sorted((log_path / model_name / MONITOR_NAME / "data").glob("data.*.log*"))
     frames = [
         pd.read_json(
             f,

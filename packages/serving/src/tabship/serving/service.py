@@ -147,7 +147,8 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
     monitoring={
         "enabled": True,
         "type": "default",
-        "options": {"log_path": SETTINGS.prediction_log},
+        # One folder per model name: the services of two datasets in one project keep apart logs.
+        "options": {"log_path": str(Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0])},
     },
     # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
     # of a request (half of /healthz's): off unless serving.yaml asks for them.

@@ -1,0 +1,155 @@
+"""Your own data, as a user brings it: two new datasets beside Adult in one project, each through
+`init`, `train`, `bento`, `serve` and `predict` with no code change, each command in its own
+process. Adult's files are not touched by the other datasets' commands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
+            return int(answer.status) == 200
+    except OSError:
+        return False
+
+
+def _fingerprint(*folders: Path) -> dict[str, str]:
+    """sha256 of every file under FOLDERS, by path."""
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in folders
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_two_new_datasets_beside_adult_from_init_to_predict(
+    tmp_path: Path,
+    make_small_project: Callable[[Path], Path],
+    credit_csv: Callable[..., Path],
+    coded_file: Callable[..., Path],
+) -> None:
+    root = make_small_project(tmp_path / "project")
+    raw = root / "data" / "raw"
+    credit_csv(raw / "credit.csv")
+    coded_file(raw / "german.data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TABSHIP_"))}
+    env.update(BENTOML_HOME=str(tmp_path / "bentoml"), BENTOML_DO_NOT_TRACK="True")
+
+    def cli(*args: str, json_out: bool = True) -> Any:
+        done = subprocess.run(
+            [str(BIN / args[0]), *args[1:], *(["--json"] if json_out else [])],
+            env=env, cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout) if json_out else done.stdout
+
+    # init: a headered CSV with string labels, and a headerless space-separated coded file.
+    credit = cli("tabship-data", "init", "data/raw/credit.csv", "--target", "outcome",
+                 "--positive", "bad")  # fmt: skip
+    german = cli("tabship-data", "init", "data/raw/german.data", "--target", "7",
+                 "--positive", "2")  # fmt: skip
+    assert (credit["dataset"], credit["key"], credit["header"]) == ("credit", ["customer_id"], True)
+    assert (german["dataset"], german["separator"], german["header"]) == ("german", " ", False)
+
+    adult = cli("tabship-models", "train")  # the project's default dataset is still Adult
+    assert (adult["model_name"], adult["status"]) == ("tabship-adult", "promoted")
+    adult_files = [
+        root / "configs" / "datasets" / "adult",
+        root / "data" / "processed" / "adult",
+        root / "artifacts" / "models" / "tabship-adult",
+    ]
+    before = _fingerprint(*adult_files)
+
+    trained = {}
+    for name in ("credit", "german"):
+        trained[name] = cli("tabship-models", "train", "--dataset", name)
+        assert trained[name]["model_name"] == f"tabship-{name}"
+        assert trained[name]["status"] == "promoted", trained[name]["gate_table"]
+        assert "vs baseline roc_auc" in trained[name]["gate_table"]  # the relative gate
+        built = cli("tabship-serving", "build", "--dataset", name)
+        assert built["model_name"] == f"tabship-{name}" and "bento" in built
+
+    rows = {
+        "adult": None,
+        "credit": "customer_id,income,age,debt_ratio,purpose,years_employed\n"
+        "7,41000.5,30,0.7,business,3\n8,,52,0.1,house,\n",
+        "german": "column_1,column_2,column_3,column_4,column_5,column_6\n"
+        "A11,24,A30,9000,A61,25\nA14,12,A34,1200,A65,60\n",
+    }
+    with ExitStack() as stack:
+        # All three start at once and serve side by side.
+        servers = {name: stack.enter_context(_serving(root, env, name, tmp_path)) for name in rows}
+        urls = {name: wait_ready() for name, wait_ready in servers.items()}
+        for name, text in rows.items():
+            if text is None:
+                continue
+            csv = tmp_path / f"{name}-rows.csv"
+            csv.write_text(text, encoding="utf-8")
+            scored = cli("tabship-serving", "predict", str(csv), "--url", urls[name])
+            assert scored["model_version"] == trained[name]["model_version"]
+            assert len(scored["predictions"]) == 2
+        # In-process scoring of the same rows, from the store, gives the same probabilities.
+        local = cli("tabship-serving", "predict", str(csv), "--local", "--dataset", "german")
+        assert [p["probability"] for p in local["predictions"]] == [
+            p["probability"] for p in scored["predictions"]
+        ]
+    logs = sorted(p.name for p in (root / "monitoring").iterdir())
+    assert logs == ["tabship-credit", "tabship-german"]  # one prediction log per model
+
+    assert _fingerprint(*adult_files) == before
+    versions = cli("tabship-models", "versions")
+    assert [v["version"] for v in versions["versions"]] == ["1"]  # tabship-adult: untouched
+
+
+@contextmanager
+def _serving(
+    root: Path, env: dict[str, str], dataset: str, logs: Path
+) -> Iterator[Callable[[], str]]:
+    """Start `tabship-serving serve --dataset DATASET` on a free port; the block gets a function
+    that waits for /readyz and returns the URL. The server stops when the block ends."""
+    port = _free_port()
+    log_path = logs / f"serve-{dataset}.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen(
+        [str(BIN / "tabship-serving"), "serve", "--dataset", dataset, "--port", str(port)],
+        env=env, cwd=root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def wait_ready() -> str:
+        deadline = time.monotonic() + 180
+        while not _ready(url):
+            assert server.poll() is None, log_path.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"{dataset}: no /readyz within 180 s"
+            time.sleep(0.3)
+        return url
+
+    try:
+        yield wait_ready
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
