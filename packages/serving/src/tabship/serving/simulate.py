@@ -1,0 +1,174 @@
+"""Simulated production traffic: holdout rows, shifted on purpose, sent to a running service, and
+their true labels written later as `prediction_id,label` files, as labels arrive in production.
+
+A test tool and a demo for monitoring. It is seeded, so a run can be reproduced. The shifts are
+plain functions of a frame:
+- `resample_by`: covariate shift by resampling rows with weights exp(k * z) of one numeric
+  feature's z-score (exponential tilting): its mean moves by about k standard deviations while
+  every row stays a real row;
+- `move_share`: SHARE of all rows change one categorical feature from one category to another.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SHIFT = re.compile(r"^(?P<feature>[^=]+)=(?P<sd>[-+]?\d+(\.\d+)?)$")
+MOVE = re.compile(r"^(?P<feature>[^:]+):(?P<source>[^>]+)>(?P<target>[^=]+)=(?P<share>\d*\.?\d+)$")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """Resample by FEATURE so that its mean moves by SD standard deviations."""
+
+    feature: str
+    sd: float
+
+    @classmethod
+    def parse(cls, text: str) -> Shift:
+        match = SHIFT.match(text)
+        if match is None:
+            raise ValueError(f"--shift {text!r}: expected FEATURE=SD, e.g. age=0.5")
+        return cls(match["feature"], float(match["sd"]))
+
+
+@dataclass(frozen=True)
+class Move:
+    """SHARE of all rows have FEATURE changed from SOURCE to TARGET."""
+
+    feature: str
+    source: str
+    target: str
+    share: float
+
+    @classmethod
+    def parse(cls, text: str) -> Move:
+        match = MOVE.match(text)
+        if match is None:
+            raise ValueError(
+                f"--move {text!r}: expected FEATURE:FROM>TO=SHARE, e.g. sex:Male>Female=0.1"
+            )
+        return cls(match["feature"], match["source"], match["target"], float(match["share"]))
+
+
+def resample_by(
+    frame: pd.DataFrame, shift: Shift, rows: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """ROWS rows drawn from FRAME with weights exp(sd * z) of the feature's z-score."""
+    values = pd.to_numeric(frame[shift.feature], errors="coerce").astype("float64")
+    spread = float(values.std()) or 1.0
+    z = ((values - float(values.mean())) / spread).fillna(0.0).to_numpy()
+    weights = np.exp(shift.sd * z)
+    chosen = rng.choice(len(frame), size=rows, replace=True, p=weights / weights.sum())
+    return frame.iloc[chosen].reset_index(drop=True)
+
+
+def move_share(frame: pd.DataFrame, move: Move, rng: np.random.Generator) -> pd.DataFrame:
+    """FRAME with SHARE of its rows (at most those in SOURCE) moved to TARGET."""
+    out = frame.copy()
+    candidates = np.flatnonzero((out[move.feature] == move.source).to_numpy())
+    count = min(len(candidates), round(move.share * len(out)))
+    picked = rng.choice(candidates, size=count, replace=False)
+    out.loc[out.index[picked], move.feature] = move.target
+    return out
+
+
+def shifted_rows(
+    holdout: pd.DataFrame,
+    rows: int,
+    shifts: Sequence[Shift],
+    moves: Sequence[Move],
+    seed: int,
+) -> pd.DataFrame:
+    """ROWS holdout rows with every shift and move applied, in order."""
+    rng = np.random.default_rng(seed)
+    if shifts:
+        frame = holdout
+        for shift in shifts:
+            frame = resample_by(frame, shift, rows, rng)
+    else:
+        frame = holdout.sample(n=rows, replace=len(holdout) < rows, random_state=seed)
+        frame = frame.reset_index(drop=True)
+    for move in moves:
+        frame = move_share(frame, move, rng)
+    return frame
+
+
+def records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
+    """FRAME's request FIELDS as JSON-ready records (missing values as None)."""
+    objects = frame[list(fields)].astype(object)
+    objects = objects.where(frame[list(fields)].notna(), None)
+    return [
+        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+        for row in objects.to_dict(orient="records")
+    ]
+
+
+@dataclass
+class SimulationResult:
+    """What was sent, what came back, and where the labels went."""
+
+    rows: int
+    requests: int
+    positives: int
+    labels_file: str | None
+    model_version: str
+
+    def summary(self) -> str:
+        labels = f"; labels in {self.labels_file}" if self.labels_file else ""
+        return (
+            f"{self.rows:,} records in {self.requests} requests scored by model "
+            f"v{self.model_version}: {self.positives:,} positive{labels}"
+        )
+
+
+def send(
+    url: str,
+    frame: pd.DataFrame,
+    fields: Sequence[str],
+    target: str,
+    labels_folder: Path | None,
+    batch: int = 1000,
+    token: str | None = None,
+) -> SimulationResult:
+    """POST FRAME's rows to URL/predict in batches; write `prediction_id,label` for each."""
+    import httpx
+
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    ids: list[str] = []
+    positives, requests, version = 0, 0, ""
+    with httpx.Client(base_url=url, timeout=120) as client:
+        for start in range(0, len(frame), batch):
+            part = frame.iloc[start : start + batch]
+            body = json.dumps({"records": records(part, fields)}).encode()
+            answer = client.post("/predict", content=body, headers=headers)
+            answer.raise_for_status()
+            document = answer.json()
+            requests += 1
+            version = str(document["model_version"])
+            ids += [p["prediction_id"] for p in document["predictions"]]
+            positives += sum(int(p["label"]) for p in document["predictions"])
+    written = None
+    if labels_folder is not None:
+        labels_folder.mkdir(parents=True, exist_ok=True)
+        path = labels_folder / f"labels-{time.strftime('%Y%m%dT%H%M%S')}-{len(ids)}.csv"
+        scratch = path.with_suffix(".tmp")
+        with scratch.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["prediction_id", "label"])
+            writer.writerows(zip(ids, frame[target].astype(str), strict=True))
+        scratch.replace(path)
+        written = str(path)
+    return SimulationResult(len(frame), requests, positives, written, version)
