@@ -9,6 +9,9 @@ a command needs them.
 - `Registry(project, model_name, experiment)`: versions and the aliases candidate/champion/previous
 - `fetch_served_files(registry, version, folder) -> Contract`: a version's served files, checked
 - `load_version(project, data_config, version) -> TrainingData`, `predict`, `binary_metrics`
+- monitoring, pure functions on JSON-ready data: `build_profile` / `profile_from_dict` (the
+  reference), `detect_drift` (per-feature drift of a window), `estimate_performance` (label-free,
+  from the calibrated scores), `live_performance` (once labels arrive)
 """
 
 from importlib import import_module
@@ -32,8 +35,20 @@ if TYPE_CHECKING:
     )
     from tabship.models.contract import Contract, fetch_served_files
     from tabship.models.dataset import TrainingData, load_training_data, load_version
+    from tabship.models.drift import DriftReport, DriftRule, FeatureDrift, detect_drift
+    from tabship.models.estimate import PerformanceEstimate, estimate_performance
     from tabship.models.job import Trained, fit_model, train, train_run
     from tabship.models.metrics import binary_metrics
+    from tabship.models.performance import LivePerformance, live_performance
+    from tabship.models.profile import (
+        Calibration,
+        CategoricalProfile,
+        NumericProfile,
+        Profile,
+        build_profile,
+        fit_calibration,
+        profile_from_dict,
+    )
     from tabship.models.provenance import git_commit
     from tabship.models.registry import (
         CANDIDATE,
@@ -51,12 +66,21 @@ __version__ = version("tabship-models")
 _EXPORTS = {
     "CANDIDATE": "registry",
     "CHAMPION": "registry",
+    "Calibration": "profile",
+    "CategoricalProfile": "profile",
     "Contract": "contract",
+    "DriftReport": "drift",
+    "DriftRule": "drift",
+    "FeatureDrift": "drift",
     "GateConfig": "config",
     "Group": "config",
     "HIGHER_IS_BETTER": "config",
+    "LivePerformance": "performance",
     "METRICS": "config",
+    "NumericProfile": "profile",
     "PREVIOUS": "registry",
+    "PerformanceEstimate": "estimate",
+    "Profile": "profile",
     "Registry": "registry",
     "RegistryError": "registry",
     "RunConfig": "config",
@@ -66,17 +90,23 @@ _EXPORTS = {
     "TrainingData": "dataset",
     "VersionInfo": "registry",
     "binary_metrics": "metrics",
+    "build_profile": "profile",
     "cache_key": "cache",
+    "detect_drift": "drift",
+    "estimate_performance": "estimate",
     "fetch_served_files": "contract",
+    "fit_calibration": "profile",
     "fit_model": "job",
     "gate_config_from_dict": "config",
     "git_commit": "provenance",
+    "live_performance": "performance",
     "load_gate_config": "config",
     "load_run_config": "config",
     "load_train_config": "config",
     "load_training_data": "dataset",
     "load_version": "dataset",
     "predict": "training",
+    "profile_from_dict": "profile",
     "train": "job",
     "train_config_from_dict": "config",
     "train_run": "job",
@@ -87,9 +117,18 @@ __all__ = [
     "HIGHER_IS_BETTER",
     "METRICS",
     "PREVIOUS",
+    "Calibration",
+    "CategoricalProfile",
     "Contract",
+    "DriftReport",
+    "DriftRule",
+    "FeatureDrift",
     "GateConfig",
     "Group",
+    "LivePerformance",
+    "NumericProfile",
+    "PerformanceEstimate",
+    "Profile",
     "Registry",
     "RegistryError",
     "RunConfig",
@@ -100,17 +139,23 @@ __all__ = [
     "VersionInfo",
     "__version__",
     "binary_metrics",
+    "build_profile",
     "cache_key",
+    "detect_drift",
+    "estimate_performance",
     "fetch_served_files",
+    "fit_calibration",
     "fit_model",
     "gate_config_from_dict",
     "git_commit",
+    "live_performance",
     "load_gate_config",
     "load_run_config",
     "load_train_config",
     "load_training_data",
     "load_version",
     "predict",
+    "profile_from_dict",
     "train",
     "train_config_from_dict",
     "train_run",

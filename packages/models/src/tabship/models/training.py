@@ -22,12 +22,19 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class CVResult:
-    """Per-fold metrics, their mean and standard deviation, and the iteration count CV chose."""
+    """Per-fold metrics, their mean and standard deviation, the iteration count CV chose, and the
+    out-of-fold scores.
+
+    `oof[i]` is training row i's score from the fold model that did not see it: the honest score
+    distribution of the training rows, which the monitoring reference profile and its calibration
+    map are built from (the final model's scores on its own training rows are overconfident).
+    """
 
     folds: list[dict[str, float]]
     mean: dict[str, float]
     std: dict[str, float]
     best_iteration: int
+    oof: Scores
 
 
 def make_dataset(
@@ -78,12 +85,14 @@ def cross_validate(
     assert isinstance(booster, lgb.CVBooster)
     best = int(booster.best_iteration)
     per_fold = []
+    oof = np.full(len(y), np.nan, dtype=np.float64)
     for fold_booster, (_, valid) in zip(booster.boosters, folds, strict=True):
         score = predict(fold_booster, matrix[valid], best)
+        oof[valid] = score
         per_fold.append(binary_metrics(y[valid], score, config.threshold))
     mean = {m: float(np.mean([f[m] for f in per_fold])) for m in METRICS}
     std = {m: float(np.std([f[m] for f in per_fold])) for m in METRICS}
-    return CVResult(folds=per_fold, mean=mean, std=std, best_iteration=best)
+    return CVResult(folds=per_fold, mean=mean, std=std, best_iteration=best, oof=oof)
 
 
 def fit_final(dataset: lgb.Dataset, config: TrainConfig, rounds: int) -> lgb.Booster:
