@@ -287,6 +287,18 @@ def evaluate(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def monitor(session: nox.Session) -> None:
+    """Drift, estimated and live performance of the champion's logged predictions (`-- --help`)."""
+    run_cli(session, "models", "monitor")
+
+
+@nox.session(python=PYTHON)
+def simulate(session: nox.Session) -> None:
+    """Shifted holdout traffic to a running service, and its labels (`-- --shift age=0.5`)."""
+    run_cli(session, "serving", "simulate")
+
+
+@nox.session(python=PYTHON)
 def rollback(session: nox.Session) -> None:
     """Restore the registry's `previous` model version as `champion`."""
     run_cli(session, "models", "rollback")

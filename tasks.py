@@ -133,6 +133,44 @@ def predict(
 
 @task(
     help={
+        "dataset": DATASET_HELP,
+        "window": "newest logged predictions to judge (default 10000)",
+        "pushgateway": "push the figures to this Pushgateway URL",
+        "json": "print one JSON object",
+    }
+)
+def monitor(
+    c: Context, dataset: str = "", window: int = 0, pushgateway: str = "", json: bool = False
+) -> None:
+    """Drift, estimated and live performance of the champion's predictions (nox -s monitor)."""
+    args = [*_dataset(dataset), *(["--window", str(window)] if window else [])]
+    args += ["--pushgateway", pushgateway] if pushgateway else []
+    _nox(c, "monitor", *args, *(["--json"] if json else []))
+
+
+@task(
+    iterable=["shift", "move"],
+    help={
+        "rows": "records to send (default 5000)",
+        "shift": "FEATURE=SD: resample so the feature's mean moves by SD standard deviations",
+        "move": "FEATURE:FROM>TO=SHARE: move a share of rows between two categories",
+        "url": "service URL (default: http://127.0.0.1:3000)",
+        "seed": "random seed (default 0)",
+        "dataset": DATASET_HELP,
+    },
+)
+def simulate(
+    c: Context, rows: int = 5000, shift: list[str] | None = None, move: list[str] | None = None,
+    url: str = "", seed: int = 0, dataset: str = "",
+) -> None:  # fmt: skip
+    """Send shifted holdout rows to the running service and write their labels (nox -s simulate)."""
+    args = ["--rows", str(rows), "--seed", str(seed), *(["--url", url] if url else [])]
+    args += [f"--shift={s}" for s in shift or []] + [f"--move={m}" for m in move or []]
+    _nox(c, "simulate", *args, *_dataset(dataset))
+
+
+@task(
+    help={
         "changed_since": "test only packages changed since this git revision, and dependents",
         "k": "only tests matching this pytest -k expression",
     }

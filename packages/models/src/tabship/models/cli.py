@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 from tabship.data import ConfigError, find_project
 from tabship.models import __version__
 from tabship.models.config import METRICS, load_run_config, load_train_config
+from tabship.models.monitorsummary import monitor_summary
 
 if TYPE_CHECKING:
     from tabship.data import Project
     from tabship.models.config import TrainConfig
     from tabship.models.registry import Registry
 
-EXIT_OK, EXIT_FAILED, EXIT_GATE = 0, 1, 3
+EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
 
 
 def _progress(started: float) -> Any:
@@ -149,6 +150,39 @@ def _versions(args: argparse.Namespace, project: Project) -> int:
     return EXIT_OK
 
 
+def _monitor(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models.monitorjob import MonitorError, MonitorSettings, run_monitor, write_report
+    from tabship.models.monitorpush import push_failure, push_report
+
+    settings = MonitorSettings(
+        window_rows=args.window,
+        min_labels=args.min_labels,
+        margin=args.margin,
+        log_path=args.log,
+        labels=args.labels,
+        plots=not args.no_plots,
+    )
+    try:
+        report = run_monitor(project, args.dataset, settings, _progress(time.perf_counter()))
+    except MonitorError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NO_CHAMPION
+    except Exception:
+        if args.pushgateway:
+            config = load_train_config(project.dataset(args.dataset))
+            push_failure(args.pushgateway, config.model_name)
+        raise
+    folder = write_report(project, report, settings.plots)
+    if args.pushgateway:
+        push_report(args.pushgateway, report)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(monitor_summary(report))
+        print(f"report: {folder / 'report.json'}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
@@ -166,6 +200,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--dataset-version", default="latest", help="dataset version")
     commands.add_parser("rollback", help="restore the 'previous' version as champion")
     commands.add_parser("versions", help="list registered versions and their aliases")
+    monitor = commands.add_parser(
+        "monitor", help="drift, estimated and live performance of the champion's predictions"
+    )
+    monitor.add_argument("--window", type=int, default=10_000, help="newest predictions to judge")
+    monitor.add_argument("--min-labels", type=int, default=200, help="labels before a live figure")
+    monitor.add_argument(
+        "--margin", type=float, default=0.02, help="allowed drop below the holdout figures"
+    )
+    monitor.add_argument("--log", type=Path, help="the service's prediction log folder")
+    monitor.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
+    monitor.add_argument("--pushgateway", help="push the figures to this Pushgateway URL")
+    monitor.add_argument("--no-plots", action="store_true", help="write no PNG plots")
     for sub in commands.choices.values():
         sub.add_argument(
             "--dataset", default=None,
@@ -178,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": _evaluate,
         "rollback": _rollback,
         "versions": _versions,
+        "monitor": _monitor,
     }
     try:
         return handlers[args.command](args, find_project(args.project))

@@ -30,6 +30,8 @@ from tabship.models.contract import Contract, log_contract
 from tabship.models.dataset import TrainingData, load_training_data
 from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
+from tabship.models.monitorjob import REFERENCE_ARTIFACT
+from tabship.models.profile import build_profile
 from tabship.models.provenance import git_commit
 from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
 from tabship.models.result import TrainResult
@@ -215,6 +217,9 @@ def train_run(
             **_scoring_tags(data, config.threshold),
         }
         _log_run(data, config, trained, tags, pipeline_file)
+        # The reference the monitor job compares production with (JSON, no pickle).
+        profile = build_profile(data.train, run.features, trained.cv.oof, data.y_train)
+        mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
         if baseline is not None:
             mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.holdout.items()})
         fault_point("logged")

@@ -158,7 +158,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"tabship-serving simulate: {error}", file=sys.stderr)
         return 2
     frame = shifted_rows(data.holdout, args.rows, shifts, moves, args.seed)
-    labels = None if args.no_labels else Path(args.labels or project.root / "monitoring" / "labels")
+    # Where the monitor job looks for them: monitoring/<model name>/labels.
+    default = project.root / "monitoring" / run.train.model_name / "labels"
+    labels = None if args.no_labels else Path(args.labels or default)
     result = send(
         args.url, frame, fields, run.data.target.column, labels,
         batch=args.batch, token=os.environ.get("TABSHIP_API_TOKEN"),
@@ -220,7 +222,9 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     simulate.add_argument("--seed", type=int, default=0)
     simulate.add_argument("--batch", type=int, default=1000, help="records per request")
-    simulate.add_argument("--labels", help="folder for the label files (default monitoring/labels)")
+    simulate.add_argument(
+        "--labels", help="folder for the label files (default monitoring/MODEL/labels)"
+    )
     simulate.add_argument("--no-labels", action="store_true", help="write no label file")
     simulate.add_argument("--project", "--root", dest="project", help="project folder")
     simulate.add_argument("--json", action="store_true", help="print one JSON object")
