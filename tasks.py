@@ -149,10 +149,11 @@ def monitor(
 
 
 @task(
-    iterable=["shift", "move"],
+    iterable=["shift", "offset", "move"],
     help={
         "rows": "records to send (default 5000)",
         "shift": "FEATURE=SD: resample so the feature's mean moves by SD standard deviations",
+        "offset": "FEATURE=SD: move the feature's values by SD standard deviations",
         "move": "FEATURE:FROM>TO=SHARE: move a share of rows between two categories",
         "url": "service URL (default: http://127.0.0.1:3000)",
         "seed": "random seed (default 0)",
@@ -160,12 +161,14 @@ def monitor(
     },
 )
 def simulate(
-    c: Context, rows: int = 5000, shift: list[str] | None = None, move: list[str] | None = None,
-    url: str = "", seed: int = 0, dataset: str = "",
+    c: Context, rows: int = 5000, shift: list[str] | None = None,
+    offset: list[str] | None = None, move: list[str] | None = None, url: str = "", seed: int = 0,
+    dataset: str = "",
 ) -> None:  # fmt: skip
     """Send shifted holdout rows to the running service and write their labels (nox -s simulate)."""
     args = ["--rows", str(rows), "--seed", str(seed), *(["--url", url] if url else [])]
-    args += [f"--shift={s}" for s in shift or []] + [f"--move={m}" for m in move or []]
+    args += [f"--shift={s}" for s in shift or []] + [f"--offset={o}" for o in offset or []]
+    args += [f"--move={m}" for m in move or []]
     _nox(c, "simulate", *args, *_dataset(dataset))
 
 

@@ -153,11 +153,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     fields = [f.name for f in data.version.request_fields(run.data)]
     try:
         shifts = [Shift.parse(text) for text in args.shift]
+        offsets = [Shift.parse(text) for text in args.offset]
         moves = [Move.parse(text) for text in args.move]
     except ValueError as error:
         print(f"tabship-serving simulate: {error}", file=sys.stderr)
         return 2
-    frame = shifted_rows(data.holdout, args.rows, shifts, moves, args.seed)
+    frame = shifted_rows(data.holdout, args.rows, shifts, moves, args.seed, offsets)
     # Where the monitor job looks for them: monitoring/<model name>/labels.
     default = project.root / "monitoring" / run.train.model_name / "labels"
     labels = None if args.no_labels else Path(args.labels or default)
@@ -215,6 +216,10 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--shift", action="append", default=[], metavar="FEATURE=SD",
         help="resample so FEATURE's mean moves by SD standard deviations (repeatable)",
+    )  # fmt: skip
+    simulate.add_argument(
+        "--offset", action="append", default=[], metavar="FEATURE=SD",
+        help="move FEATURE's values by SD standard deviations, nothing else (repeatable)",
     )  # fmt: skip
     simulate.add_argument(
         "--move", action="append", default=[], metavar="FEATURE:FROM>TO=SHARE",

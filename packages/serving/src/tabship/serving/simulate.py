@@ -6,6 +6,8 @@ plain functions of a frame:
 - `resample_by`: covariate shift by resampling rows with weights exp(k * z) of one numeric
   feature's z-score (exponential tilting): its mean moves by about k standard deviations while
   every row stays a real row;
+- `offset`: one numeric feature's values move by k standard deviations (rounded where the
+  feature holds integers), and nothing else changes: drift on exactly that feature;
 - `move_share`: SHARE of all rows change one categorical feature from one category to another.
 """
 
@@ -73,6 +75,17 @@ def resample_by(
     return frame.iloc[chosen].reset_index(drop=True)
 
 
+def offset(frame: pd.DataFrame, shift: Shift) -> pd.DataFrame:
+    """FRAME with the feature's values moved by SD of its standard deviations."""
+    out = frame.copy()
+    values = out[shift.feature]
+    moved = values + shift.sd * float(values.std())
+    if pd.api.types.is_integer_dtype(values.dtype):
+        moved = moved.round().astype(values.dtype)
+    out[shift.feature] = moved
+    return out
+
+
 def move_share(frame: pd.DataFrame, move: Move, rng: np.random.Generator) -> pd.DataFrame:
     """FRAME with SHARE of its rows (at most those in SOURCE) moved to TARGET."""
     out = frame.copy()
@@ -89,8 +102,9 @@ def shifted_rows(
     shifts: Sequence[Shift],
     moves: Sequence[Move],
     seed: int,
+    offsets: Sequence[Shift] = (),
 ) -> pd.DataFrame:
-    """ROWS holdout rows with every shift and move applied, in order."""
+    """ROWS holdout rows with every resampling shift, offset and move applied, in order."""
     rng = np.random.default_rng(seed)
     if shifts:
         frame = holdout
@@ -99,6 +113,8 @@ def shifted_rows(
     else:
         frame = holdout.sample(n=rows, replace=len(holdout) < rows, random_state=seed)
         frame = frame.reset_index(drop=True)
+    for value_shift in offsets:
+        frame = offset(frame, value_shift)
     for move in moves:
         frame = move_share(frame, move, rng)
     return frame
