@@ -88,7 +88,9 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
     if args.check:
         stale = dashboards.stale(args.folder)
         for name in stale:
-            print(f"dashboards: {name} differs from tools/tabship_dev/dashboards.py", file=sys.stderr)
+            print(
+                f"dashboards: {name} differs from tools/tabship_dev/dashboards.py", file=sys.stderr
+            )
         if stale:
             print("dashboards: run `python -m tabship_dev dashboards` and commit", file=sys.stderr)
         return 1 if stale else 0

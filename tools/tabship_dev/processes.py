@@ -14,10 +14,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from tabship_dev.workspace import ToolError
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -28,8 +31,10 @@ def free_port() -> int:
 
 
 def _answers(url: str) -> bool:
+    if not url.startswith("http://"):
+        raise ToolError(f"{url}: a local server is reached over http://")
     try:
-        with urllib.request.urlopen(url, timeout=2) as answer:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - http only, above
             return int(answer.status) == 200
     except (OSError, urllib.error.URLError):
         return False
@@ -74,3 +79,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
             process.wait(timeout=timeout)
         except ProcessLookupError:
             pass
+
+
+def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    """Call CHECK until it returns something other than None (or falsy), and return that.
+
+    Raises ToolError naming WHAT after TIMEOUT seconds. For states that a running server reaches
+    on its own clock (a scrape, a rule evaluation, an alert sent), never for timing claims.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise ToolError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
