@@ -4,6 +4,8 @@
     version-check [TARGET]          fail when a package changed without a new version (exit 1)
     release PACKAGE PART            bump, CHANGELOG, dependents' ranges, lock, commit, tag
     publish TAG                     build and upload the package a release tag names
+    alertmanager-config --out FILE  configs/monitoring/alertmanager.yml with the webhook URL filled in
+    dashboards [--check]            write (or check) configs/monitoring/dashboards/*.json
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tabship_dev import artifacts, release, versions
+from tabship_dev import alertmanager_config, artifacts, dashboards, release, versions
 from tabship_dev.workspace import PACKAGES, ToolError, git
 
 
@@ -73,6 +76,29 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alertmanager_config(args: argparse.Namespace) -> int:
+    """Render Alertmanager's configuration with the environment's webhook URL."""
+    out = alertmanager_config.write(args.out, os.environ, args.template)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_dashboards(args: argparse.Namespace) -> int:
+    """Write the Grafana dashboards' JSON, or with --check fail when the committed files differ."""
+    if args.check:
+        stale = dashboards.stale(args.folder)
+        for name in stale:
+            print(
+                f"dashboards: {name} differs from tools/tabship_dev/dashboards.py", file=sys.stderr
+            )
+        if stale:
+            print("dashboards: run `python -m tabship_dev dashboards` and commit", file=sys.stderr)
+        return 1 if stale else 0
+    for path in dashboards.write(args.folder):
+        print(f"wrote {path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     top = argparse.ArgumentParser(
@@ -101,6 +127,14 @@ def parser() -> argparse.ArgumentParser:
     publish = commands.add_parser("publish", help="build and upload a release tag's package")
     publish.add_argument("tag")
     publish.set_defaults(run=cmd_publish)
+    alerts = commands.add_parser("alertmanager-config", help="render alertmanager.yml from the env")
+    alerts.add_argument("--out", type=Path, required=True)
+    alerts.add_argument("--template", type=Path, default=alertmanager_config.TEMPLATE)
+    alerts.set_defaults(run=cmd_alertmanager_config)
+    boards = commands.add_parser("dashboards", help="the Grafana dashboards' JSON")
+    boards.add_argument("--folder", type=Path, default=dashboards.FOLDER)
+    boards.add_argument("--check", action="store_true", help="fail when the files are not current")
+    boards.set_defaults(run=cmd_dashboards)
     return top
 
 

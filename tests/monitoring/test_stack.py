@@ -1,0 +1,102 @@
+"""The stack for real on loopback ports: the service's live /metrics passes `promtool check
+metrics`; traffic reaches Prometheus and its recording rules; a drift gauge pushed above its
+threshold (with the window-size gauges, as the monitor job pushes them) becomes an alert in
+Alertmanager and reaches the retraining webhook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from tabship_dev.processes import wait_until
+
+from tabship.models import monitor_metrics as mm
+
+MODEL = "tabship-adult"
+
+
+def fetch(url: str, body: dict[str, Any] | None = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as error:  # a 4xx is part of the traffic sent
+        return {"status": error.code}
+
+
+def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
+    """The instant vector EXPR evaluates to now."""
+    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    result: list[dict[str, Any]] = fetch(url)["data"]["result"]
+    return result
+
+
+def test_live_metrics_pass_promtool_check_metrics(served: str, tool: Callable[[str], str]) -> None:
+    with urllib.request.urlopen(f"{served}/metrics", timeout=10) as answer:
+        page = answer.read()
+    done = subprocess.run(
+        [tool("promtool"), "check", "metrics"], input=page, capture_output=True, check=False
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    assert b"tabship_model_info" in page
+
+
+def push_drift(gateway: str) -> None:
+    """What the monitor job pushes after a window with drift in `age` only."""
+    registry = CollectorRegistry()
+    psi = Gauge(mm.DRIFT_PSI, "PSI", ["feature"], registry=registry)
+    psi.labels(feature="age").set(0.4)
+    psi.labels(feature="education").set(0.05)
+    for name, value in [
+        (mm.DRIFT_PSI_THRESHOLD, 0.2), (mm.WINDOW_ROWS, 5000), (mm.WINDOW_MIN_ROWS, 1000),
+        (mm.DRIFT_FEATURES_ALARMED, 1), (mm.FAILED, 0),
+    ]:  # fmt: skip
+        Gauge(name, name, registry=registry).set(value)
+    push_to_gateway(gateway, job=mm.JOB, registry=registry, grouping_key={"model_name": MODEL})
+
+
+def test_traffic_and_a_drift_alert_go_through_the_stack(
+    stack: dict[str, str], webhook: tuple[str, list[dict[str, Any]]]
+) -> None:
+    service, prometheus = stack["service"], stack["prometheus"]
+    document = fetch(f"{service}/docs.json")
+    body = document["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]
+    for _ in range(5):
+        assert fetch(f"{service}/predict", body["example"])["predictions"]
+    assert fetch(f"{service}/predict", {"records": []})["status"] == 422
+
+    served = 'bentoml_service_request_total{job="tabship-serving", endpoint="/predict"}'
+    wait_until(lambda: sum(float(s["value"][1]) for s in query(prometheus, served)) >= 6,
+               "Prometheus to scrape the 6 requests")  # fmt: skip
+    (info,) = query(prometheus, "tabship_model_info")
+    assert info["metric"]["model_name"] == MODEL
+    assert query(prometheus, 'tabship_records_scored_total{endpoint="predict"}')
+    # A recording rule over the scraped counters: requests per second to the API, above 0.
+    wait_until(lambda: query(prometheus, "job:tabship_api_requests:rate5m > 0"),
+               "the recording rule job:tabship_api_requests:rate5m")  # fmt: skip
+
+    push_drift(stack["pushgateway"].removeprefix("http://"))
+    matcher = urllib.parse.quote('alertname="TabshipFeatureDrift"')
+    alerts_url = f"{stack['alertmanager']}/api/v2/alerts?filter={matcher}"
+    alerts = wait_until(lambda: fetch(alerts_url), "TabshipFeatureDrift in Alertmanager")
+    assert [a["labels"]["feature"] for a in alerts] == ["age"]  # education is under threshold
+    (alert,) = alerts
+    assert alert["labels"]["severity"] == "ticket"
+    assert alert["labels"]["action"] == "retrain"
+    assert alert["labels"]["model_name"] == MODEL
+    assert "0.400" in alert["annotations"]["description"]
+    assert "retrain" in [r["name"] for r in alert["receivers"]]
+
+    _, received = webhook
+    posted = wait_until(
+        lambda: [a for hook in received for a in hook["alerts"]
+                 if a["labels"]["alertname"] == "TabshipFeatureDrift"],
+        "the retraining webhook to receive the drift alert",
+    )  # fmt: skip
+    assert posted[0]["labels"]["feature"] == "age"

@@ -1,0 +1,97 @@
+"""Start a local server (Prometheus, Alertmanager, the Pushgateway, the service) on a loopback
+port, wait until it answers, and stop it by its process id. Used by the monitoring tests.
+
+Each program runs in its own session (process group), so that stopping it also stops what it
+started (BentoML's workers) and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from tabship_dev.workspace import ToolError
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    if not url.startswith("http://"):
+        raise ToolError(f"{url}: a local server is reached over http://")
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - http only, above
+            return int(answer.status) == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def start(
+    argv: Sequence[str],
+    ready_url: str,
+    log: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120.0,
+) -> subprocess.Popen[bytes]:
+    """Run ARGV with its output in LOG, and return once READY_URL answers 200.
+
+    Raises ToolError with the end of the log when the program exits or does not answer in time.
+    """
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            list(argv), stdout=out, stderr=subprocess.STDOUT, env=dict(env) if env else None,
+            cwd=cwd, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while not _answers(ready_url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise ToolError(f"{argv[0]} did not answer {ready_url} (log {log}):\n{tail}")
+        time.sleep(0.1)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM the process's group (it leads its own session), SIGKILL it if it lingers."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+
+
+def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) -> T:
+    """Call CHECK until it returns something other than None (or falsy), and return that.
+
+    Raises ToolError naming WHAT after TIMEOUT seconds. For states that a running server reaches
+    on its own clock (a scrape, a rule evaluation, an alert sent), never for timing claims.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise ToolError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.25)
