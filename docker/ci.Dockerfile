@@ -18,6 +18,13 @@ RUN if ! command -v git >/dev/null || [ ! -e /etc/ssl/certs/ca-certificates.crt 
     fi \
     && git config --system --add safe.directory '*'
 
+# tests/monitoring runs the real Prometheus (promtool), Alertmanager (amtool) and Pushgateway.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        prometheus prometheus-alertmanager prometheus-pushgateway \
+    && rm -rf /var/lib/apt/lists/*
+
 # The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
 RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
     python3 -m venv /opt/venv \

@@ -65,10 +65,10 @@ def get(url: str) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def served(
+def served_project(
     tmp_path_factory: pytest.TempPathFactory, make_small_project: Callable[[Path], Path]
-) -> Iterator[str]:
-    """The base URL of `tabship-serving serve` on a free port, serving a small trained model."""
+) -> tuple[Path, dict[str, str]]:
+    """(root, environment) of a small project whose model is trained, for the commands' runs."""
     folder = tmp_path_factory.mktemp("served")
     root = make_small_project(folder / "project")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TABSHIP_"))}
@@ -78,11 +78,19 @@ def served(
         env=env, cwd=root, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr[-3000:]
+    return root, env
+
+
+@pytest.fixture(scope="session")
+def served(served_project: tuple[Path, dict[str, str]]) -> Iterator[str]:
+    """The base URL of `tabship-serving serve` on a free port, serving the small trained model
+    (its prediction log goes to the project's monitoring/)."""
+    root, env = served_project
     port = processes.free_port()
     base = f"http://127.0.0.1:{port}"
     server = processes.start(
         [str(BIN / "tabship-serving"), "serve", "--port", str(port)], f"{base}/readyz",
-        folder / "serve.log", env=env, cwd=root,
+        root.parent / "serve.log", env=env, cwd=root,
     )  # fmt: skip
     yield base
     processes.stop(server)

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
@@ -18,6 +20,7 @@ from tabship_dev.processes import wait_until
 from tabship.models import monitor_metrics as mm
 
 MODEL = "tabship-adult"
+BIN = Path(sys.executable).parent
 
 
 def fetch(url: str, body: dict[str, Any] | None = None) -> Any:
@@ -53,6 +56,9 @@ def push_drift(gateway: str) -> None:
     psi = Gauge(mm.DRIFT_PSI, "PSI", ["feature"], registry=registry)
     psi.labels(feature="age").set(0.4)
     psi.labels(feature="education").set(0.05)
+    alarm = Gauge(mm.DRIFT_ALARM, "flagged", ["feature"], registry=registry)
+    alarm.labels(feature="age").set(1)
+    alarm.labels(feature="education").set(0)
     for name, value in [
         (mm.DRIFT_PSI_THRESHOLD, 0.2), (mm.WINDOW_ROWS, 5000), (mm.WINDOW_MIN_ROWS, 1000),
         (mm.DRIFT_FEATURES_ALARMED, 1), (mm.FAILED, 0),
@@ -84,8 +90,12 @@ def test_traffic_and_a_drift_alert_go_through_the_stack(
     push_drift(stack["pushgateway"].removeprefix("http://"))
     matcher = urllib.parse.quote('alertname="TabshipFeatureDrift"')
     alerts_url = f"{stack['alertmanager']}/api/v2/alerts?filter={matcher}"
-    alerts = wait_until(lambda: fetch(alerts_url), "TabshipFeatureDrift in Alertmanager")
-    assert [a["labels"]["feature"] for a in alerts] == ["age"]  # education is under threshold
+    alerts = wait_until(
+        lambda: [a for a in fetch(alerts_url) if a["labels"]["feature"] == "age"],
+        "TabshipFeatureDrift for age in Alertmanager",
+    )  # fmt: skip
+    features = {a["labels"]["feature"] for a in fetch(alerts_url)}
+    assert "education" not in features  # pushed, but not flagged
     (alert,) = alerts
     assert alert["labels"]["severity"] == "ticket"
     assert alert["labels"]["action"] == "retrain"
@@ -100,3 +110,41 @@ def test_traffic_and_a_drift_alert_go_through_the_stack(
         "the retraining webhook to receive the drift alert",
     )  # fmt: skip
     assert posted[0]["labels"]["feature"] == "age"
+
+
+def test_the_monitor_job_s_own_push_raises_drift_alerts_for_the_shifted_features(
+    stack: dict[str, str], served_project: tuple[Path, dict[str, str]]
+) -> None:
+    """Shifted traffic through the service, then `tabship-models monitor --pushgateway`: its
+    gauges reach Prometheus, and Alertmanager gets a drift alert for each shifted feature. The
+    1,000 rows are the small project's whole holdout, each once: drawn with replacement, repeated
+    rows would make the window look less like the reference than its rows are."""
+    root, env = served_project
+
+    def run(*command: str) -> str:
+        done = subprocess.run(
+            [str(BIN / command[0]), *command[1:]],
+            env=env, cwd=root, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    run("tabship-serving", "simulate", "--url", stack["service"], "--rows", "1000", "--seed", "3",
+        "--offset", "hours-per-week=1", "--move", "workclass:Private>Self-emp-inc=0.15")  # fmt: skip
+    report = json.loads(run("tabship-models", "monitor", "--json", "--no-plots",
+                            "--pushgateway", stack["pushgateway"]))  # fmt: skip
+    shifted = {"hours-per-week", "workclass"}
+    assert shifted <= set(report["drift"]["drifted"]) <= shifted | {mm.SCORE_FEATURE}
+    alarm = f'{mm.DRIFT_ALARM}{{model_name="{MODEL}"}} == 1'
+    flagged = wait_until(
+        lambda: {s["metric"]["feature"] for s in query(stack["prometheus"], alarm)} - {"age"},
+        "the monitor's alarms in Prometheus",
+    )  # fmt: skip
+    assert flagged == set(report["drift"]["drifted"])
+    matcher = urllib.parse.quote('alertname="TabshipFeatureDrift"')
+    alerts_url = f"{stack['alertmanager']}/api/v2/alerts?active=true&filter={matcher}"
+    alerting = wait_until(
+        lambda: shifted <= {a["labels"]["feature"] for a in fetch(alerts_url)},
+        "drift alerts for both shifted features",
+    )  # fmt: skip
+    assert alerting

@@ -202,15 +202,15 @@ def drift() -> dict[str, Any]:
                        multi=True)  # fmt: skip
     return dashboard(
         "tabship-drift", "tabship / Drift per feature",
-        "The monitor job's drift figures (Pushgateway): PSI per feature against the threshold.",
+        "The monitor job's drift figures (Pushgateway): PSI per feature, and its verdicts.",
         [MODEL, feature],
         [
             panel("PSI per feature",
                   "Population stability index of each feature (and of the score, __score__) "
-                  "between the champion's reference and the last window; the dashed line is "
-                  "the threshold.", "none",
+                  "between the champion's reference and the last window; the line is the usual "
+                  "0.1 rule of thumb, for the eye: the verdict is the drift alarm below.", "none",
                   (f'tabship_drift_psi{{{MONITOR}, feature=~"$feature"}}', "{{feature}}"),
-                  (f"tabship_drift_psi_threshold{{{MONITOR}}}", "threshold")),
+                  (f"tabship_drift_psi_threshold{{{MONITOR}}}", "PSI 0.1")),
             panel("Features flagged",
                   "How many features the last run flagged as drifted.", "none",
                   (f"tabship_drift_features_alarmed{{{MONITOR}}}", "flagged"), kind="stat"),

@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd
 
 from tabship.models import monitor_metrics as m
 
+PSI_LINE = 0.1  # the usual rule of thumb (Evidently's default too); drawn, never a verdict
+
 
 def _gauge(registry: CollectorRegistry, name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
     return Gauge(name, doc, labelnames=labels, registry=registry)
@@ -28,8 +30,8 @@ def report_registry(report: Mapping[str, Any]) -> CollectorRegistry:
     _gauge(registry, m.WINDOW_MIN_ROWS, "Window size below which drift has no verdict").set(
         drift["rule"]["min_rows"]
     )
-    threshold = _gauge(registry, m.DRIFT_PSI_THRESHOLD, "PSI above which a feature drifts")
-    threshold.set(report.get("psi_threshold", 0.1))
+    threshold = _gauge(registry, m.DRIFT_PSI_THRESHOLD, "A conventional PSI line, for the eye")
+    threshold.set(PSI_LINE)
     if drift["enough_data"]:
         psi = _gauge(registry, m.DRIFT_PSI, "Population stability index", ("feature",))
         alarm = _gauge(registry, m.DRIFT_ALARM, "1 when the feature drifts", ("feature",))
