@@ -45,6 +45,9 @@ class CVResult:
         )  # fmt: skip
         return same and bool(np.array_equal(self.oof, other.oof))
 
+    def __hash__(self) -> int:
+        return hash((self.best_iteration, self.oof.tobytes()))
+
 
 def make_dataset(
     matrix: Matrix, y: Labels, feature_names: Sequence[str], categorical: Sequence[int]
