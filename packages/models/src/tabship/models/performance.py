@@ -101,7 +101,7 @@ def live_performance(
         prediction_id=predictions["prediction_id"].astype("string")
     )
     first = logged.drop_duplicates("prediction_id", keep="first")
-    joined = first.merge(last, on="prediction_id", how="inner", validate="one_to_one")
+    joined = first.merge(last, on="prediction_id", how="inner")  # both sides are unique by now
     labelled = len(joined)
     counts = {
         "predictions": len(predictions),

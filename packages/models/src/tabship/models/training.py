@@ -20,7 +20,7 @@ Matrix = npt.NDArray[np.float64]
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CVResult:
     """Per-fold metrics, their mean and standard deviation, the iteration count CV chose, and the
     out-of-fold scores.
@@ -35,6 +35,18 @@ class CVResult:
     std: dict[str, float]
     best_iteration: int
     oof: Scores
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, the scores with array_equal (an array has no single truth value)."""
+        if not isinstance(other, CVResult):
+            return NotImplemented
+        same = (self.folds, self.mean, self.std, self.best_iteration) == (
+            other.folds, other.mean, other.std, other.best_iteration,
+        )  # fmt: skip
+        return same and bool(np.array_equal(self.oof, other.oof))
+
+    def __hash__(self) -> int:
+        return hash((self.best_iteration, self.oof.tobytes()))
 
 
 def make_dataset(
