@@ -123,7 +123,7 @@ def notebook(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `-- train` (invoke train vs bare LightGBM, no-op rerun), `-- data` (validation)."""
+    """Benchmarks: `-- train` (vs bare LightGBM), `-- data` (validation), `-- monitor` (1M rows)."""
     sync(session, "bench")
     for target in session.posargs or ["data", "train"]:
         session.run("python", str(ROOT / "bench" / f"bench_{target}.py"))

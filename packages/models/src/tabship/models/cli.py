@@ -179,7 +179,10 @@ def _monitor(args: argparse.Namespace, project: Project) -> int:
         print(json.dumps(report))
     else:
         print(monitor_summary(report))
-        print(f"report: {folder / 'report.json'}")
+        shown = folder / "report.json"
+        if shown.is_relative_to(Path.cwd()):
+            shown = shown.relative_to(Path.cwd())
+        print(f"report: {shown}")
     return EXIT_OK
 
 

@@ -28,6 +28,7 @@ from tabship.models.drift import DriftReport, detect_drift
 from tabship.models.estimate import estimate_performance
 from tabship.models.labelfiles import read_labels
 from tabship.models.logstore import compact, log_folder, read_window
+from tabship.models.monitor_metrics import SCORE_FEATURE
 from tabship.models.performance import live_performance
 from tabship.models.profile import Profile, profile_from_dict
 from tabship.models.registry import CHAMPION, Registry, VersionInfo
@@ -92,8 +93,8 @@ def _negative_label(project: Project, contract: Contract) -> str | None:
 
 def bin_shares(profile: Profile, feature: str, values: pd.Series) -> dict[str, list[Any]]:
     """The reference's and the window's share of each of FEATURE's bins, for the plots."""
-    for numeric in profile.numeric:
-        if numeric.name == feature:
+    for numeric in (*profile.numeric, profile.score):
+        if numeric.name == feature or (numeric is profile.score and feature == SCORE_FEATURE):
             edges = list(numeric.edges)
             labels = [f"<= {edges[0]:g}"] if edges else ["all"]
             labels += [f"({a:g}, {b:g}]" for a, b in pairwise(edges)]
@@ -184,7 +185,7 @@ def run_monitor(
             "last": str(window["ts"].max()) if window.height else None,
         },
         "log": compacted.to_dict(),
-        "drift": _with_bins(drift.to_dict(), profile, features),
+        "drift": _with_bins(drift.to_dict(), profile, features.assign(**{SCORE_FEATURE: scores})),
         "estimated": estimate.to_dict(),
         "live": live.to_dict(),
         "labels": {"files": labels.files, "bad": labels.bad[:20], "bad_count": len(labels.bad)},
