@@ -74,6 +74,7 @@ def ingest(
         return existing_result(cfg.name, version, final)
 
     temp = st.new_temp_dir(root, cfg.name)
+    run: IngestRun | None = None
     try:
         run = IngestRun(cfg, schema, temp, progress)
         started = time.perf_counter()
@@ -84,6 +85,10 @@ def ingest(
             if _stamp(path) != stamp:
                 raise DataError("file changed while it was being ingested", path=display_path(path))
         return conclude(run, root, version, full_hash, time.perf_counter() - started)
+    except BaseException:
+        if run is not None:
+            run.abort()  # the writer thread must let go of the folder before it is removed
+        raise
     finally:
         st.discard(temp)  # a no-op once the folder has been renamed into place
 

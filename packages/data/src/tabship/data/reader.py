@@ -237,7 +237,8 @@ class _CsvReader:
             lines = pl.DataFrame(
                 {RAW: raw, LINE: pl.int_range(first, first + len(raw), dtype=pl.Int64, eager=True)}
             )
-        lines = lines.with_columns(pl.col(RAW).str.strip_suffix("\r"))
+        if b"\r" in data:  # a copy of every line, so only for files with \r\n line ends
+            lines = lines.with_columns(pl.col(RAW).str.strip_suffix("\r"))
 
         # Blank lines and comment lines are not rows; count them so every line is accounted for.
         blank = pl.col(RAW) == ""
@@ -247,8 +248,8 @@ class _CsvReader:
             else pl.lit(False)
         )
         kinds = lines.select(blank.sum().alias("blank"), (comment & ~blank).sum().alias("comment"))
-        self.counts.blank += int(kinds["blank"][0])
-        n_comment = int(kinds["comment"][0])
+        n_blank, n_comment = int(kinds["blank"][0]), int(kinds["comment"][0])
+        self.counts.blank += n_blank
         if n_comment:
             self.counts.comment += n_comment
             if len(self.counts.comment_examples) < 5:
@@ -256,7 +257,8 @@ class _CsvReader:
                 self.counts.comment_examples.extend(
                     examples[: 5 - len(self.counts.comment_examples)]
                 )
-        content = lines.filter(~blank & ~comment)
+        # Most blocks have neither: then the filter, a copy of the block, is skipped.
+        content = lines.filter(~blank & ~comment) if n_blank or n_comment else lines
         if not self.header_seen and content.height:
             self._read_header(content.row(0, named=True))
             content = content.slice(1)
@@ -337,26 +339,34 @@ class _CsvReader:
     def _split_fields(
         self, content: pl.DataFrame, malformed: list[dict[str, object]]
     ) -> pl.DataFrame:
+        """Each line's fields as columns, in one polars query; lines that are not rows go to
+        MALFORMED. A block with no quoted and no ragged line (the usual case) is never filtered."""
         q = self.options.quote_char
-        quoted_mask = pl.col(RAW).str.contains(q, literal=True) if q else pl.lit(False)
-        quoted = content.filter(quoted_mask)
-        plain = content.filter(~quoted_mask)
-
-        split = plain.with_columns(
-            pl.col(RAW).str.split(self.options.separator, literal=True).alias("_fields")
-        ).with_columns(pl.col("_fields").list.len().alias("_n"))
-        ragged = split.filter(pl.col("_n") != self.width)
-        for row in ragged.select(LINE, RAW, "_n").iter_rows():
-            malformed.append(self._ragged(row[0], row[1], row[2]))
-        good = split.filter(pl.col("_n") == self.width)
-        frame = good.select(
-            *(
-                pl.col("_fields").list.get(position).alias(name)
-                for name, position in zip(self.columns, self.positions, strict=True)
-            ),
-            LINE,
-            RAW,
+        quoted = content.head(0)
+        plain = content
+        if q and content.select(pl.col(RAW).str.contains(q, literal=True).any()).item():
+            quoted_mask = pl.col(RAW).str.contains(q, literal=True)
+            quoted, plain = content.filter(quoted_mask), content.filter(~quoted_mask)
+        fields = pl.col(RAW).str.split(self.options.separator, literal=True)
+        frame = (
+            plain.lazy()
+            .select(
+                *(
+                    fields.list.get(position, null_on_oob=True).alias(name)
+                    for name, position in zip(self.columns, self.positions, strict=True)
+                ),
+                pl.col(LINE),
+                pl.col(RAW),
+                fields.list.len().alias("_n"),
+            )
+            .collect()
         )
+        ragged = frame["_n"] != self.width
+        if ragged.any():
+            for row in frame.filter(ragged).select(LINE, RAW, "_n").iter_rows():
+                malformed.append(self._ragged(row[0], row[1], row[2]))
+            frame = frame.filter(~ragged)
+        frame = frame.drop("_n")
         if quoted.height:
             frame = pl.concat([frame, self._split_quoted(quoted, malformed)]).sort(LINE)
         return frame
