@@ -42,14 +42,13 @@ class IngestRun:
         self.data_path = temp / st.DATA_FILE
         self.writer = DataWriter(self.data_path, cfg, schema)
 
-    def read_source(
-        self, path: Path, role: str, digest: str, chunk_bytes: int, chunk_rows: int
-    ) -> None:
+    def read_source(self, path: Path, role: str, chunk_bytes: int, chunk_rows: int) -> None:
+        """Read, check and write one source; its sha256 is filled in by the caller."""
         shown = display_path(path)
         source = SourceStats(
             path=shown,
             role=role,
-            sha256=digest,
+            sha256="",
             bytes=path.stat().st_size,
             format=detect_format(path),
         )
@@ -126,10 +125,12 @@ class IngestRun:
         self.writer.close()
         self.stats.split_labels.update(self.writer.split_labels)
         # A row in both splits puts holdout data into training: count it, so the report says so.
+        # The holdout's distinct ids are the smaller side, so they are the join's hash table.
         ids = pl.scan_parquet(self.data_path).select("row_id", "split")
-        both = ids.group_by("row_id").agg(pl.col("split").n_unique().alias("splits"))
+        holdout = ids.filter(pl.col("split") == "holdout").select("row_id").unique()
+        both = ids.filter(pl.col("split") != "holdout").join(holdout, on="row_id", how="semi")
         self.stats.rows_in_both_splits = int(
-            both.filter(pl.col("splits") > 1).select(pl.len()).collect().item()
+            both.select(pl.col("row_id").n_unique()).collect().item()
         )
 
     def abort(self) -> None:

@@ -21,6 +21,7 @@ import polars as pl
 
 from tabship.data.config import ReaderOptions
 from tabship.data.errors import DataError
+from tabship.data.prefetch import prefetched
 
 # Large enough that pandera's fixed cost per validate call (about 20 ms) is small against the
 # work (about 1.2M Adult rows per block), small enough that memory stays bounded.
@@ -95,9 +96,11 @@ def read_chunks(
     check_readable(path)
     file_format = detect_format(path)
     if file_format == "parquet":
-        yield from _parquet_chunks(path, columns, chunk_rows)
+        chunks = _parquet_chunks(path, columns, chunk_rows)
     else:
-        yield from _CsvReader(path, options, columns, counts, file_format).chunks(chunk_bytes)
+        chunks = _CsvReader(path, options, columns, counts, file_format).chunks(chunk_bytes)
+    # The next block is read and split while the caller checks this one.
+    yield from prefetched(chunks)
 
 
 def _parquet_chunks(path: Path, columns: tuple[str, ...], chunk_rows: int) -> Iterator[Chunk]:
