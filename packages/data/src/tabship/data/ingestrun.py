@@ -6,6 +6,7 @@ and `outcome.conclude` turns it into a published (or rejected) version.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,10 +62,12 @@ class IngestRun:
             chunk_bytes=chunk_bytes,
             chunk_rows=chunk_rows,
         )
-        for chunk in chunks:
-            self._process(shown, role, source, chunk.frame, chunk.malformed)
-            if self.progress:
-                self.progress(shown, chunk.bytes_done, chunk.bytes_total, source.rows_in)
+        # Closed at once on a failure: the reader thread stops and lets go of its block.
+        with contextlib.closing(chunks):
+            for chunk in chunks:
+                self._process(shown, role, source, chunk.frame, chunk.malformed)
+                if self.progress:
+                    self.progress(shown, chunk.bytes_done, chunk.bytes_total, source.rows_in)
 
     def _process(
         self,
