@@ -123,10 +123,13 @@ def notebook(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `-- train` (vs bare LightGBM), `-- data` (validation), `-- monitor` (1M rows)."""
+    """Benchmarks: `-- train` (vs bare LightGBM), `-- data` (ingest vs bare polars, validation),
+    `-- monitor` (1M logged rows); options after the names go to each script."""
     sync(session, "bench")
-    for target in session.posargs or ["data", "train"]:
-        session.run("python", str(ROOT / "bench" / f"bench_{target}.py"))
+    names = list(session.posargs)
+    flags = next((i for i, arg in enumerate(names) if arg.startswith("-")), len(names))
+    for target in names[:flags] or ["data", "train"]:
+        session.run("python", str(ROOT / "bench" / f"bench_{target}.py"), *names[flags:])
 
 
 def _npm_tools(session: nox.Session) -> Path:

@@ -7,6 +7,7 @@ Row-level faults quarantine the row with its reasons and the run goes on (exit 0
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -194,6 +195,58 @@ def test_quarantine_above_limit_fails_but_keeps_the_quarantine(
     assert report["status"] == "rejected"
     assert (loans.store / "loans" / "latest").read_text() == latest
     assert len(check.versions(loans.store)) == 1
+
+
+ADULT = Path(__file__).resolve().parents[3] / "data" / "raw"
+ADULT_CONFIG = ADULT.parents[1] / "configs" / "data.yaml"
+
+
+def test_quarantine_limit_is_judged_per_file(
+    tmp_path: Path, run_cli: RunCli, check: Checks
+) -> None:
+    """Issue 10's example: 400 bad rows of 2,000 (20%) must not hide behind Adult's clean holdout
+    (16,281 rows), which would dilute them to 2.2% of the run, under the 5% limit."""
+    lines = (ADULT / "adult.data").read_text().splitlines()[:2_000]
+    fields = [line.split(", ") for line in lines[:400]]
+    bad = [", ".join([f[0], "Pirate", *f[2:]]) for f in fields]  # an unknown workclass
+    train = tmp_path / "small.data"
+    train.write_text("\n".join([*bad, *lines[400:]]) + "\n")
+    store = tmp_path / "store"
+    args = ["ingest", str(train), "--config", str(ADULT_CONFIG), "--store", str(store), "--json"]
+    result = run_cli(args)
+    assert result.code == 1  # as for the run-wide limit
+    line = check.error_line(result.err)
+    assert line.startswith(f"error: {train.resolve()}: ")
+    assert "400 of 2,000 rows quarantined (20.00%), above the limit of 5.00% for a file" in line
+    assert "most common: column 'workclass' unknown_category" in line
+    report = check.accounted(Path(result.json()["report_path"]))
+    assert report["status"] == "rejected"
+    assert report["quarantined_fraction"] < 0.05  # the run as a whole would have passed
+    assert check.versions(store, "adult") == []
+    by_file = {Path(s["path"]).name: s for s in report["sources"]}
+    assert by_file["small.data"]["rows_quarantined"] == 400
+    assert by_file["small.data"]["quarantined_fraction"] == 0.2
+    assert by_file["small.data"]["failures"][0]["column"] == "workclass"
+    assert by_file["adult.test"]["rows_quarantined"] == 0
+    assert by_file["adult.test"]["failures"] == []
+
+
+def test_report_lists_failures_per_file(
+    make_loans: MakeLoans, run_cli: RunCli, check: Checks
+) -> None:
+    loans = make_loans(reader={"malformed_lines": "quarantine"})
+    first = loans.write("a.csv", [*check.rows(10), "900,1.0,Z,30,no", "901,1.0,A,30"])
+    second = loans.write("b.csv", [*check.rows(10, 100), "950,1.0,A,500,no"])
+    result = run_cli([*loans.ingest_args(first, second), "--json"])
+    assert result.code == 0, result.err
+    report = json.loads(Path(result.json()["report_path"]).read_text())
+    a, b = report["sources"]
+    counts = [(s["rows_in"], s["rows_accepted"], s["rows_quarantined"]) for s in (a, b)]
+    assert counts == [(12, 10, 2), (11, 10, 1)]
+    assert [(f["column"], f["rows"]) for f in a["failures"]] == [("grade", 1), (None, 1)]
+    assert a["failures"][1]["check"] == "field_count"  # a malformed line has no column
+    assert [(f["column"], f["rows"]) for f in b["failures"]] == [("age", 1)]
+    assert (a["quarantined_fraction"], b["quarantined_fraction"]) == (0.166667, 0.090909)
 
 
 # --------------------------------------------------------------------------------------------

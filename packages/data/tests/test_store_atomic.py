@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import tabship.data as td
-from tabship.data import quarantine, store
+from tabship.data import datawriter, store
 
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, Loans
@@ -34,9 +34,10 @@ def _fail(*_: Any, **__: Any) -> None:
     [
         (store, "write_json"),  # while writing the report/manifest
         (store, "publish"),  # at the rename into place
-        (quarantine.QuarantineWriter, "write"),  # in the middle of the chunks
+        (datawriter.DataWriter, "write"),  # in the middle of the chunks
+        (datawriter.DataWriter, "_assemble"),  # on the writer's own thread
     ],
-    ids=["manifest", "rename", "mid-chunks"],
+    ids=["manifest", "rename", "mid-chunks", "writer-thread"],
 )
 def test_failure_mid_write_leaves_no_half_version(
     loans: Loans,

@@ -73,23 +73,30 @@ def coerce(
         failed = pl.col(column).is_not_null() & pl.col(column).cast(dtype, strict=False).is_null()
         typed.append(failed.alias(f"{_FAILED}{column}"))
         fails.append((column, _rule(column, dtype, target), frame.schema[column]))
+    # One lazy query for the typed columns and one for the tallies, run together: polars
+    # computes each cast once (shared by the value and its failure flag) and never copies FRAME.
+    flags = [f"{_FAILED}{column}" for column, _, _ in fails]
+    queries = [frame.lazy().select(pl.col(ROW), *cleaned).select(typed)]
     if tallies:
-        _count(counts, frame.select(tallies).row(0, named=True), source, frame.schema, schema)
+        queries.append(frame.lazy().select(tallies))
     try:
-        result = frame.select(pl.col(ROW), *cleaned).select(typed)
+        result, *tallied = pl.collect_all(queries)
     except pl.exceptions.PolarsError as exc:
         raise ConfigError(f"cannot convert a column to the schema's dtype: {exc}") from None
+    if tallied:
+        _count(counts, tallied[0].row(0, named=True), source, frame.schema, schema)
+    failing = result.select(pl.col(flags).any()).row(0, named=True) if flags else {}
     failures = [
-        result.filter(pl.col(f"{_FAILED}{column}")).select(
+        result.filter(pl.col(flag)).select(
             pl.col(ROW),
             pl.lit(column).alias("column"),
             pl.lit(rule).alias("check"),
-            frame[column].filter(result[f"{_FAILED}{column}"]).cast(pl.String).alias("value"),
+            frame[column].filter(result[flag]).cast(pl.String).alias("value"),
         )
-        for column, rule, _ in fails
-        if result[f"{_FAILED}{column}"].any()
+        for (column, rule, _), flag in zip(fails, flags, strict=True)
+        if failing[flag]
     ]
-    result = result.select(pl.exclude(f"^{_FAILED}.*$"))
+    result = result.drop(flags)
     if not failures:
         return result, empty_failures()
     return result, pl.concat(failures).cast(FAILURE_SCHEMA)  # type: ignore[arg-type]

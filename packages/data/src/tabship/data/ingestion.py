@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tabship.data import store as st
@@ -22,7 +23,7 @@ from tabship.data.ingestrun import IngestRun, Progress
 from tabship.data.outcome import IngestResult, conclude, existing_result
 from tabship.data.project import default_store
 from tabship.data.reader import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, check_readable
-from tabship.data.schema import load_schema
+from tabship.data.schema import DatasetSchema, load_schema
 
 __all__ = ["IngestResult", "Progress", "ingest"]
 
@@ -59,33 +60,72 @@ def ingest(
     for path, _ in plan:
         check_readable(path)
     stamps = [_stamp(path) for path, _ in plan]
-    hashes = [file_sha256(path) for path, _ in plan]
-    full_hash = st.content_hash(
-        cfg.name,
-        cfg.config_hash(),
-        schema.schema_hash,
-        [(role, digest) for (_, role), digest in zip(plan, hashes, strict=True)],
-    )
-    version = st.short_version(full_hash)
     root = Path(store) if store is not None else default_store()
-    final = st.version_dir(root, cfg.name, version)
-    if (final / st.MANIFEST_FILE).is_file():
-        st.set_latest(root, cfg.name, version)
-        return existing_result(cfg.name, version, final)
+    sizes = [(role, size) for (_, role), (size, _) in zip(plan, stamps, strict=True)]
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-data-sha256")
+    try:
+        if st.could_exist(root, cfg.name, cfg.config_hash(), schema.schema_hash, sizes):
+            # A version may already hold this input: hash first, so a rerun answers at once.
+            digests = [file_sha256(path) for path, _ in plan]
+            version = _version(cfg, schema.schema_hash, plan, digests)[0]
+            final = st.version_dir(root, cfg.name, version)
+            if (final / st.MANIFEST_FILE).is_file():
+                st.set_latest(root, cfg.name, version)
+                return existing_result(cfg.name, version, final)
+        # No version can hold it (none has these file sizes): the sources are hashed on a
+        # thread while they are read, since sha256 runs outside the GIL.
+        pending = [hashing.submit(file_sha256, path) for path, _ in plan]
+        return _run(cfg, schema, root, plan, stamps, pending, chunk_bytes, chunk_rows, progress)
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
 
+
+def _run(
+    cfg: DatasetConfig,
+    schema: DatasetSchema,
+    root: Path,
+    plan: list[tuple[Path, str]],
+    stamps: list[tuple[int, int]],
+    pending: list[Future[str]],
+    chunk_bytes: int,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> IngestResult:
     temp = st.new_temp_dir(root, cfg.name)
+    run: IngestRun | None = None
     try:
         run = IngestRun(cfg, schema, temp, progress)
         started = time.perf_counter()
-        for (path, role), digest in zip(plan, hashes, strict=True):
-            run.read_source(path, role, digest, chunk_bytes, chunk_rows)
+        for path, role in plan:
+            run.read_source(path, role, chunk_bytes, chunk_rows)
         run.finish()
+        digests = [future.result() for future in pending]
+        for source, digest in zip(run.stats.sources, digests, strict=True):
+            source.sha256 = digest
         for (path, _), stamp in zip(plan, stamps, strict=True):
             if _stamp(path) != stamp:
                 raise DataError("file changed while it was being ingested", path=display_path(path))
+        version, full_hash = _version(cfg, schema.schema_hash, plan, digests)
         return conclude(run, root, version, full_hash, time.perf_counter() - started)
+    except BaseException:
+        if run is not None:
+            run.abort()  # the writer thread must let go of the folder before it is removed
+        raise
     finally:
         st.discard(temp)  # a no-op once the folder has been renamed into place
+
+
+def _version(
+    cfg: DatasetConfig, schema_hash: str, plan: list[tuple[Path, str]], digests: list[str]
+) -> tuple[str, str]:
+    """The version's name and its full content hash."""
+    full_hash = st.content_hash(
+        cfg.name,
+        cfg.config_hash(),
+        schema_hash,
+        [(role, digest) for (_, role), digest in zip(plan, digests, strict=True)],
+    )
+    return st.short_version(full_hash), full_hash
 
 
 def _stamp(path: Path) -> tuple[int, int]:

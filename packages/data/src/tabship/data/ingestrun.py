@@ -6,23 +6,22 @@ and `outcome.conclude` turns it into a published (or rejected) version.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import polars as pl
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from tabship.data import store as st
 from tabship.data.coerce import ROW, coerce
 from tabship.data.config import DatasetConfig
+from tabship.data.datawriter import Accepted, DataWriter
 from tabship.data.files import display_path
 from tabship.data.keys import KeyTracker
 from tabship.data.quarantine import QuarantineWriter
 from tabship.data.reader import LINE, detect_format, read_chunks
 from tabship.data.report import RunStats, SourceStats
-from tabship.data.schema import DatasetSchema, stored_dtype, validate
-from tabship.data.splits import assign_splits, row_hashes
+from tabship.data.schema import DatasetSchema, validate
 
 Progress = Callable[[str, int, int, int], None]  # source, bytes done, bytes total, rows so far
 
@@ -42,16 +41,15 @@ class IngestRun:
         self.order = list(schema.dtypes)  # pandera checks column order when the schema says so
         self.quarantine = QuarantineWriter(temp / st.QUARANTINE_FILE)
         self.data_path = temp / st.DATA_FILE
-        self._writer: Any = None
+        self.writer = DataWriter(self.data_path, cfg, schema)
 
-    def read_source(
-        self, path: Path, role: str, digest: str, chunk_bytes: int, chunk_rows: int
-    ) -> None:
+    def read_source(self, path: Path, role: str, chunk_bytes: int, chunk_rows: int) -> None:
+        """Read, check and write one source; its sha256 is filled in by the caller."""
         shown = display_path(path)
         source = SourceStats(
             path=shown,
             role=role,
-            sha256=digest,
+            sha256="",
             bytes=path.stat().st_size,
             format=detect_format(path),
         )
@@ -64,10 +62,12 @@ class IngestRun:
             chunk_bytes=chunk_bytes,
             chunk_rows=chunk_rows,
         )
-        for chunk in chunks:
-            self._process(shown, role, source, chunk.frame, chunk.malformed)
-            if self.progress:
-                self.progress(shown, chunk.bytes_done, chunk.bytes_total, source.rows_in)
+        # Closed at once on a failure: the reader thread stops and lets go of its block.
+        with contextlib.closing(chunks):
+            for chunk in chunks:
+                self._process(shown, role, source, chunk.frame, chunk.malformed)
+                if self.progress:
+                    self.progress(shown, chunk.bytes_done, chunk.bytes_total, source.rows_in)
 
     def _process(
         self,
@@ -87,68 +87,59 @@ class IngestRun:
             counts=self.stats.coercions,
         )
         checked = validate(typed.select(self.order), self.schema, shown)
-        # A value that failed to cast is null now; its not_nullable failure would only repeat it.
-        checked = checked.join(failures.select(ROW, "column"), on=[ROW, "column"], how="anti")
-        failures = pl.concat([failures, checked])
-        eligible = ~typed[ROW].is_in(failures[ROW].implode())
-        where = frame.select(pl.format("{}:{}", pl.lit(shown), pl.col(LINE))).to_series()
-        failures = pl.concat([failures, self.keys.check(typed, eligible, where)])
+        if checked.height:
+            # A value that failed to cast is null now; its not_nullable failure would repeat it.
+            checked = checked.join(failures.select(ROW, "column"), on=[ROW, "column"], how="anti")
+            failures = pl.concat([failures, checked])
+        if cfg.key:
+            eligible = ~typed[ROW].is_in(failures[ROW].implode())
+            where = frame.select(pl.format("{}:{}", pl.lit(shown), pl.col(LINE))).to_series()
+            failures = pl.concat([failures, self.keys.check(typed, eligible, where)])
 
-        bad = typed[ROW].is_in(failures[ROW].implode())
-        quarantined = self.quarantine.write(
-            frame, failures, malformed, source=shown, role=role, columns=cfg.columns
-        )
-        accepted = typed.filter(~bad)
-        lines = frame[LINE].filter(~bad)
-        self._write_accepted(accepted, lines, shown, role)
+        quarantined = 0
+        if failures.height or malformed.height:
+            quarantined = self.quarantine.write(
+                frame, failures, malformed, source=shown, role=role, columns=cfg.columns
+            )
+        if failures.height:
+            # The slow path: only a block with a bad row pays for filtering out its rows.
+            bad = typed[ROW].is_in(failures[ROW].implode())
+            accepted, lines = typed.filter(~bad), frame[LINE].filter(~bad)
+            located = _with_lines(failures, frame)
+            self.stats.add_failures(shown, located)
+            source.add_failures(located)
+        else:
+            accepted, lines = typed, frame[LINE]
+        self.writer.write(Accepted(accepted.drop(ROW), lines, shown, role))
 
         source.rows_in += frame.height + malformed.height
         source.rows_accepted += accepted.height
         source.rows_quarantined += quarantined
         source.malformed_lines += malformed.height
-        self.stats.add_failures(shown, _with_lines(failures, frame))
         self.stats.add_malformed(shown, malformed)
+        if malformed.height:
+            source.add_malformed(malformed)
         if source.rows_in != source.rows_accepted + source.rows_quarantined:
             raise AssertionError(f"{shown}: row accounting broke: {source}")  # never silent
-
-    def _write_accepted(
-        self, accepted: pl.DataFrame, lines: pl.Series, shown: str, role: str
-    ) -> None:
-        cfg = self.cfg
-        ids = row_hashes(accepted, cfg.key or cfg.columns)
-        if cfg.split.method == "hash":
-            split = assign_splits(ids, cfg.split.holdout_fraction)
-        else:
-            split = pl.repeat(role, accepted.height, eager=True, dtype=pl.String).alias("split")
-        out = accepted.select(
-            pl.col(name).cast(stored_dtype(self.schema.dtypes[name])) for name in cfg.columns
-        ).with_columns(
-            split.alias("split"),
-            ids.alias("row_id"),
-            pl.lit(shown, dtype=pl.String).alias("source_file"),
-            lines.alias("source_line"),
-        )
-        counts = out.group_by("split", pl.col(cfg.target.column).cast(pl.String)).agg(pl.len())
-        for split_name, label, rows in counts.iter_rows():
-            self.stats.split_labels[(str(split_name), str(label))] += int(rows)
-        table = out.to_arrow(compat_level=pl.CompatLevel.oldest())
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.data_path, table.schema, compression="zstd")
-        self._writer.write_table(table)
 
     def finish(self) -> None:
         """Close the writers; an all-quarantined run still gets an empty, typed data file."""
         self.quarantine.close()
-        if self._writer is None:
-            empty = pl.DataFrame(schema=self.schema.dtypes).select(list(self.cfg.columns))
-            self._write_accepted(empty, pl.Series(LINE, [], dtype=pl.Int64), "", "train")
-        self._writer.close()
+        self.writer.close()
+        self.stats.split_labels.update(self.writer.split_labels)
         # A row in both splits puts holdout data into training: count it, so the report says so.
+        # The holdout's distinct ids are the smaller side, so they are the join's hash table.
         ids = pl.scan_parquet(self.data_path).select("row_id", "split")
-        both = ids.group_by("row_id").agg(pl.col("split").n_unique().alias("splits"))
+        holdout = ids.filter(pl.col("split") == "holdout").select("row_id").unique()
+        both = ids.filter(pl.col("split") != "holdout").join(holdout, on="row_id", how="semi")
         self.stats.rows_in_both_splits = int(
-            both.filter(pl.col("splits") > 1).select(pl.len()).collect().item()
+            both.select(pl.col("row_id").n_unique()).collect().item()
         )
+
+    def abort(self) -> None:
+        """Stop the writers after a failure; the temporary folder is discarded by the caller."""
+        self.quarantine.close()
+        self.writer.abort()
 
 
 def _with_lines(failures: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:

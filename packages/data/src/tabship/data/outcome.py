@@ -162,20 +162,36 @@ def _rejection(run: IngestRun, quarantine_path: str) -> DataError | None:
             path=first["source"],
             line=first["line"],
         )
+    limit = cfg.max_quarantined_fraction
+    # Each file on its own first: a small bad file must not hide behind a large clean one.
+    for source in stats.sources:
+        if source.quarantined_fraction > limit:
+            return DataError(
+                f"{source.rows_quarantined:,} of {source.rows_in:,} rows quarantined "
+                f"({source.quarantined_fraction:.2%}), above the limit of {limit:.2%} for a file"
+                f"{_most_common(source.failures)}; run not published; {quarantine}",
+                path=source.path,
+            )
     fraction = stats.rows_quarantined / stats.rows_in if stats.rows_in else 0.0
-    if fraction > cfg.max_quarantined_fraction:
-        top = ""
-        if stats.failures:
-            (column, check), rows = stats.failures.most_common(1)[0]
-            top = f"; most common: column {column!r} {check} ({rows:,} rows)"
+    if fraction > limit:
         first_source = stats.sources[0].path if stats.sources else None
         return DataError(
             f"{stats.rows_quarantined:,} of {stats.rows_in:,} rows quarantined "
-            f"({fraction:.2%}), above the limit of {cfg.max_quarantined_fraction:.2%}{top}; "
+            f"({fraction:.2%}), above the limit of {limit:.2%}{_most_common(stats.failures)}; "
             f"run not published; {quarantine}",
             path=first_source,
         )
     return None
+
+
+def _most_common(failures: Counter[tuple[str, str]]) -> str:
+    """`; most common: ...` for a rejection message, or nothing when there are no failures."""
+    if not failures:
+        return ""
+    (column, check), rows = failures.most_common(1)[0]
+    if not column:  # a malformed line has no column
+        return f"; most common: {_MALFORMED_WORDS.get(check, check)} ({rows:,} lines)"
+    return f"; most common: column {column!r} {check} ({rows:,} rows)"
 
 
 def _result(

@@ -12,7 +12,7 @@ import csv
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -21,6 +21,7 @@ import polars as pl
 
 from tabship.data.config import ReaderOptions
 from tabship.data.errors import DataError
+from tabship.data.prefetch import prefetched
 
 # Large enough that pandera's fixed cost per validate call (about 20 ms) is small against the
 # work (about 1.2M Adult rows per block), small enough that memory stays bounded.
@@ -90,14 +91,16 @@ def read_chunks(
     *,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
-) -> Iterator[Chunk]:
+) -> Generator[Chunk, None, None]:
     """Yield the chunks of PATH; COUNTS is filled with its non-data lines as they are met."""
     check_readable(path)
     file_format = detect_format(path)
     if file_format == "parquet":
-        yield from _parquet_chunks(path, columns, chunk_rows)
+        chunks = _parquet_chunks(path, columns, chunk_rows)
     else:
-        yield from _CsvReader(path, options, columns, counts, file_format).chunks(chunk_bytes)
+        chunks = _CsvReader(path, options, columns, counts, file_format).chunks(chunk_bytes)
+    # The next block is read and split while the caller checks this one.
+    yield from prefetched(chunks)
 
 
 def _parquet_chunks(path: Path, columns: tuple[str, ...], chunk_rows: int) -> Iterator[Chunk]:
@@ -133,14 +136,14 @@ def _parquet_chunks(path: Path, columns: tuple[str, ...], chunk_rows: int) -> It
         raise DataError("empty file: no data rows", path=path)
 
 
-def _split_lines(data: bytes) -> pl.Series:
-    """DATA (valid UTF-8, no final newline) as one string per physical line, blank ones as "".
+def _split_lines(data: bytes, expected: int) -> pl.Series:
+    """DATA (valid UTF-8, no final newline, EXPECTED lines) as one string per physical line,
+    blank ones as "".
 
     polars' CSV reader with a separator that never occurs does this ten times faster than
     splitting in Python. A NUL byte would be taken as a separator, and the line count is checked
     against the newlines, so any doubt falls back to the plain split.
     """
-    expected = data.count(b"\n") + 1
     if b"\x00" not in data and data:
         try:
             lines = pl.read_csv(
@@ -194,18 +197,19 @@ class _CsvReader:
             while True:
                 block = self._read(handle, chunk_bytes)
                 if block:
-                    data = carry + block
-                    cut = data.rfind(b"\n")
+                    cut = block.rfind(b"\n")  # CARRY holds no newline: it follows the last one
                     if cut < 0:  # one line longer than a block: keep reading
-                        carry = data
+                        carry += block
                         continue
-                    carry, data = data[cut + 1 :], data[:cut]
+                    # One copy of the block, not two: the memoryview is a slice without copying.
+                    data, carry = carry + memoryview(block)[:cut], block[cut + 1 :]
                 elif carry:  # the last line has no newline
                     data, carry = carry, b""
                 else:
                     break
-                chunk = self._parse(data, lines_before, raw_handle.tell(), total)
-                lines_before += data.count(b"\n") + 1
+                n_lines = data.count(b"\n") + 1
+                chunk = self._parse(data, lines_before, n_lines, raw_handle.tell(), total)
+                lines_before += n_lines
                 if chunk.frame.height or chunk.malformed.height:
                     yield chunk
         if not self.header_seen:
@@ -225,19 +229,23 @@ class _CsvReader:
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise DataError(f"corrupt gzip data: {exc}", path=self.path) from None
 
-    def _parse(self, data: bytes, lines_before: int, done: int, total: int) -> Chunk:
+    def _parse(self, data: bytes, lines_before: int, n_lines: int, done: int, total: int) -> Chunk:
         first = lines_before + 1
         malformed: list[dict[str, object]] = []
         try:
-            data.decode("utf-8")  # only to find invalid bytes: polars must not see them
+            # Only to find invalid bytes, which polars must not see. ASCII is valid UTF-8, and
+            # isascii() is several times faster than a decode that builds a string to discard.
+            if not data.isascii():
+                data.decode("utf-8")
         except UnicodeDecodeError:
             lines = self._decode_line_by_line(data, first, malformed)
         else:
-            raw = _split_lines(data)
+            raw = _split_lines(data, n_lines)
             lines = pl.DataFrame(
                 {RAW: raw, LINE: pl.int_range(first, first + len(raw), dtype=pl.Int64, eager=True)}
             )
-        lines = lines.with_columns(pl.col(RAW).str.strip_suffix("\r"))
+        if b"\r" in data:  # a copy of every line, so only for files with \r\n line ends
+            lines = lines.with_columns(pl.col(RAW).str.strip_suffix("\r"))
 
         # Blank lines and comment lines are not rows; count them so every line is accounted for.
         blank = pl.col(RAW) == ""
@@ -247,8 +255,8 @@ class _CsvReader:
             else pl.lit(False)
         )
         kinds = lines.select(blank.sum().alias("blank"), (comment & ~blank).sum().alias("comment"))
-        self.counts.blank += int(kinds["blank"][0])
-        n_comment = int(kinds["comment"][0])
+        n_blank, n_comment = int(kinds["blank"][0]), int(kinds["comment"][0])
+        self.counts.blank += n_blank
         if n_comment:
             self.counts.comment += n_comment
             if len(self.counts.comment_examples) < 5:
@@ -256,7 +264,8 @@ class _CsvReader:
                 self.counts.comment_examples.extend(
                     examples[: 5 - len(self.counts.comment_examples)]
                 )
-        content = lines.filter(~blank & ~comment)
+        # Most blocks have neither: then the filter, a copy of the block, is skipped.
+        content = lines.filter(~blank & ~comment) if n_blank or n_comment else lines
         if not self.header_seen and content.height:
             self._read_header(content.row(0, named=True))
             content = content.slice(1)
@@ -337,26 +346,34 @@ class _CsvReader:
     def _split_fields(
         self, content: pl.DataFrame, malformed: list[dict[str, object]]
     ) -> pl.DataFrame:
+        """Each line's fields as columns, in one polars query; lines that are not rows go to
+        MALFORMED. A block with no quoted and no ragged line (the usual case) is never filtered."""
         q = self.options.quote_char
-        quoted_mask = pl.col(RAW).str.contains(q, literal=True) if q else pl.lit(False)
-        quoted = content.filter(quoted_mask)
-        plain = content.filter(~quoted_mask)
-
-        split = plain.with_columns(
-            pl.col(RAW).str.split(self.options.separator, literal=True).alias("_fields")
-        ).with_columns(pl.col("_fields").list.len().alias("_n"))
-        ragged = split.filter(pl.col("_n") != self.width)
-        for row in ragged.select(LINE, RAW, "_n").iter_rows():
-            malformed.append(self._ragged(row[0], row[1], row[2]))
-        good = split.filter(pl.col("_n") == self.width)
-        frame = good.select(
-            *(
-                pl.col("_fields").list.get(position).alias(name)
-                for name, position in zip(self.columns, self.positions, strict=True)
-            ),
-            LINE,
-            RAW,
+        quoted = content.head(0)
+        plain = content
+        if q and content.select(pl.col(RAW).str.contains(q, literal=True).any()).item():
+            quoted_mask = pl.col(RAW).str.contains(q, literal=True)
+            quoted, plain = content.filter(quoted_mask), content.filter(~quoted_mask)
+        fields = pl.col(RAW).str.split(self.options.separator, literal=True)
+        frame = (
+            plain.lazy()
+            .select(
+                *(
+                    fields.list.get(position, null_on_oob=True).alias(name)
+                    for name, position in zip(self.columns, self.positions, strict=True)
+                ),
+                pl.col(LINE),
+                pl.col(RAW),
+                fields.list.len().alias("_n"),
+            )
+            .collect()
         )
+        ragged = frame["_n"] != self.width
+        if ragged.any():
+            for row in frame.filter(ragged).select(LINE, RAW, "_n").iter_rows():
+                malformed.append(self._ragged(row[0], row[1], row[2]))
+            frame = frame.filter(~ragged)
+        frame = frame.drop("_n")
         if quoted.height:
             frame = pl.concat([frame, self._split_quoted(quoted, malformed)]).sort(LINE)
         return frame

