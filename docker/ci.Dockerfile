@@ -20,10 +20,13 @@ RUN if ! command -v git >/dev/null || [ ! -e /etc/ssl/certs/ca-certificates.crt 
 
 # tests/monitoring runs the real Prometheus (promtool), Alertmanager (amtool) and Pushgateway.
 # hadolint ignore=DL3008
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends \
-        prometheus prometheus-alertmanager prometheus-pushgateway \
-    && rm -rf /var/lib/apt/lists/*
+RUN if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
+        || ! command -v prometheus-pushgateway >/dev/null; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends \
+            prometheus prometheus-alertmanager prometheus-pushgateway \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
 
 # The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
 RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \

@@ -198,7 +198,7 @@ def test_quarantine_above_limit_fails_but_keeps_the_quarantine(
 
 
 ADULT = Path(__file__).resolve().parents[3] / "data" / "raw"
-ADULT_CONFIG = ADULT.parents[1] / "configs" / "data.yaml"
+ADULT_CONFIG = ADULT.parents[1] / "configs" / "datasets" / "adult" / "data.yaml"
 
 
 def test_quarantine_limit_is_judged_per_file(
