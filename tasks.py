@@ -119,7 +119,7 @@ def serve(c: Context, port: int = 3000, host: str = "127.0.0.1", dataset: str = 
         "file": "CSV file of records to score",
         "local": "score in-process instead of through the running service",
         "url": "service URL (default: http://127.0.0.1:3000)",
-        "dataset": "with --local: " + DATASET_HELP,
+        "dataset": DATASET_HELP + "; its model with --local, and its missing-value tokens",
         "json": "print one JSON object",
     }
 )

@@ -95,7 +95,7 @@ def test_two_new_datasets_beside_adult_from_init_to_predict(
     rows = {
         "adult": None,
         "credit": "customer_id,income,age,debt_ratio,purpose,years_employed\n"
-        "7,41000.5,30,0.7,business,3\n8,,52,0.1,house,\n",
+        "7,41000.5,30,0.7,business,3\n8,,52,0.1,house,NA\n",
         "german": "column_1,column_2,column_3,column_4,column_5,column_6\n"
         "A11,24,A30,9000,A61,25\nA14,12,A34,1200,A65,60\n",
     }
@@ -108,7 +108,10 @@ def test_two_new_datasets_beside_adult_from_init_to_predict(
                 continue
             csv = tmp_path / f"{name}-rows.csv"
             csv.write_text(text, encoding="utf-8")
-            scored = cli("tabship-serving", "predict", str(csv), "--url", urls[name])
+            # --dataset: the CSV's missing tokens are the dataset's own (credit's `NA`).
+            scored = cli(
+                "tabship-serving", "predict", str(csv), "--url", urls[name], "--dataset", name
+            )
             assert scored["model_version"] == trained[name]["model_version"]
             assert len(scored["predictions"]) == 2
         # In-process scoring of the same rows, from the store, gives the same probabilities.

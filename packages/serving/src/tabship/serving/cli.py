@@ -118,15 +118,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.execve(command[0], command, env)  # noqa: S606  (no shell: a fixed argv)
 
 
+def _missing_tokens(project: Project | None, dataset: str | None) -> list[str]:
+    """The dataset's own missing-value tokens (its reader's na_values), so a CSV written the way
+    its training files are reads the same; none outside a project."""
+    from tabship.data import ConfigError, load_config
+
+    if project is None:
+        return []
+    try:
+        return list(load_config(project.dataset(dataset).data_config).reader.na_values)
+    except ConfigError:
+        return []
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     """Score a CSV over HTTP (or in-process with --local); write the scores as CSV or JSON."""
     from tabship.serving.predict import predict_local, predict_remote
 
+    project = _optional_project(args.project)
+    na_values = args.na if args.na is not None else _missing_tokens(project, args.dataset)
     if args.local:
-        tag = _chosen_model(_optional_project(args.project), args.model, args.dataset)
-        result = predict_local(Path(args.file), tag)
+        tag = _chosen_model(project, args.model, args.dataset)
+        result = predict_local(Path(args.file), tag, na_values)
     else:
-        result = predict_remote(Path(args.file), args.url, os.environ.get("TABSHIP_API_TOKEN"))
+        token = os.environ.get("TABSHIP_API_TOKEN")
+        result = predict_remote(Path(args.file), args.url, token, na_values)
     if result.error is not None:
         print(json.dumps(result.error, indent=2), file=sys.stderr)
         return 2
@@ -206,6 +222,10 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--local", action="store_true", help="score in-process, no server")
     predict.add_argument("--project", "--root", dest="project", help="with --local: project folder")
     predict.add_argument("--model", help="with --local: a model tag (default: the champion)")
+    predict.add_argument(
+        "--na", action="append", default=None, metavar="TOKEN",
+        help="a cell value that means missing (repeatable; default: the dataset's na_values)",
+    )  # fmt: skip
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=cmd_predict)
     simulate = commands.add_parser(

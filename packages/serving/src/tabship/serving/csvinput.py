@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,15 +39,17 @@ def _typed(text: str | None, kind: str) -> Any:
         return text
 
 
-def read_records(path: Path, fields: list[FieldSpec]) -> CsvRecords:
-    """Read PATH, which has a header line; empty cells are null."""
+def read_records(path: Path, fields: list[FieldSpec], na_values: Sequence[str] = ()) -> CsvRecords:
+    """Read PATH, which has a header line; empty cells, and cells that are one of NA_VALUES
+    (the dataset's missing-value tokens, such as `NA` or `?`), are null."""
     import pandas as pd
 
     kinds = {f.name: f.kind for f in fields}
+    missing = {"", *na_values}
     frame = pd.read_csv(path, dtype=str, skipinitialspace=True, keep_default_na=False)
     wanted = [c for c in frame.columns if c in kinds]
     records = [
-        {name: _typed(row[name] or None, kinds[name]) for name in wanted}
+        {name: _typed(None if row[name] in missing else row[name], kinds[name]) for name in wanted}
         for row in frame[wanted].to_dict(orient="records")
     ]
     return CsvRecords(records=records, ignored=[c for c in frame.columns if c not in kinds])

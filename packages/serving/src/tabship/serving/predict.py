@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -43,7 +44,7 @@ def _as_dicts(
     ]
 
 
-def predict_local(path: Path, tag: str) -> PredictResult:
+def predict_local(path: Path, tag: str, na_values: Sequence[str] = ()) -> PredictResult:
     """Validate with the request schema and score in this process, from the model store."""
     from pydantic import ValidationError
 
@@ -55,7 +56,7 @@ def predict_local(path: Path, tag: str) -> PredictResult:
     from tabship.serving.scorer import Scorer
 
     artifact = load_artifact(stored_folder(tag))
-    rows = read_records(path, artifact.fields)
+    rows = read_records(path, artifact.fields, na_values)
     result = PredictResult(where="local", ignored=rows.ignored)
     adapter = records_adapter(artifact.fields)
     try:
@@ -86,13 +87,15 @@ def remote_fields(document: dict[str, Any]) -> list[FieldSpec]:
     return out
 
 
-def predict_remote(path: Path, url: str, token: str | None = None) -> PredictResult:
+def predict_remote(
+    path: Path, url: str, token: str | None = None, na_values: Sequence[str] = ()
+) -> PredictResult:
     """POST the file's records to URL/predict in chunks of 10,000."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=url, timeout=120, headers=headers) as client:
-        rows = read_records(path, remote_fields(client.get("/docs.json").json()))
+        rows = read_records(path, remote_fields(client.get("/docs.json").json()), na_values)
         result = PredictResult(where=url, ignored=rows.ignored)
         for start in range(0, len(rows.records), CHUNK):
             chunk = rows.records[start : start + CHUNK]
