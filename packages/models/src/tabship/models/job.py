@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import mlflow
@@ -23,19 +24,20 @@ from mlflow.data.meta_dataset import MetaDataset
 from tabship.data import Project, project_at
 from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
-from tabship.models.baseline import Baseline, fit_baseline
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
 from tabship.models.config import METRICS, RunConfig, TrainConfig, file_digest, load_run_config
 from tabship.models.contract import Contract, log_contract
 from tabship.models.dataset import TrainingData, load_training_data
 from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
-from tabship.models.monitorjob import REFERENCE_ARTIFACT
-from tabship.models.profile import build_profile
+from tabship.models.profile import REFERENCE_ARTIFACT, build_profile  # not monitorjob: no scipy
 from tabship.models.provenance import git_commit
 from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
 from tabship.models.result import TrainResult
 from tabship.models.training import CVResult, cross_validate, fit_final, make_dataset, predict
+
+if TYPE_CHECKING:
+    from tabship.models.baseline import Baseline
 
 Progress = Callable[[str], None]
 
@@ -186,6 +188,8 @@ def train_run(
 
     baseline = None
     if run.gate.baseline:
+        from tabship.models.baseline import fit_baseline  # only gates that name one pay for it
+
         say(f"baseline: {run.gate.baseline} on the same split, for the gate")
         baseline = fit_baseline(
             run.gate.baseline, data, run.features, config.threshold, config.seed

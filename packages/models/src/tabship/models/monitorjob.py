@@ -30,10 +30,9 @@ from tabship.models.labelfiles import read_labels
 from tabship.models.logstore import compact, log_folder, read_window
 from tabship.models.monitor_metrics import SCORE_FEATURE
 from tabship.models.performance import live_performance
-from tabship.models.profile import Profile, profile_from_dict
+from tabship.models.profile import REFERENCE_ARTIFACT, Profile, profile_from_dict
 from tabship.models.registry import CHAMPION, Registry, VersionInfo
 
-REFERENCE_ARTIFACT = "monitoring/reference.json"
 Progress = Callable[[str], None]
 
 

@@ -31,6 +31,7 @@ from sklearn.isotonic import IsotonicRegression
 from tabship.features import FeatureSpec
 
 FORMAT_VERSION = 1
+REFERENCE_ARTIFACT = "monitoring/reference.json"  # where a run logs its profile
 Floats = npt.NDArray[np.float64]
 _SUM_TOLERANCE = 1e-6
 
