@@ -123,14 +123,11 @@ def post_json(client: httpx.Client, path: str, document: Any) -> tuple[Any, floa
 def holdout_rows(project: Project, n: int, fields: list[str]) -> list[dict[str, Any]]:
     """N holdout rows of the project's latest dataset version (drawn with replacement)."""
     from tabship.models import load_run_config, load_version
+    from tabship.serving.simulate import records
 
     frame = load_version(project, load_run_config(project).data).holdout[fields]
     frame = frame.sample(n=n, replace=len(frame) < n, random_state=0).reset_index(drop=True)
-    objects = frame.astype(object).where(frame.notna(), None)
-    return [
-        {str(k): (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-        for r in objects.to_dict(orient="records")
-    ]
+    return records(frame, fields)
 
 
 def load_steps(port: int, one: dict[str, Any], seconds: float) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabship.data.config import DatasetConfig, dataset_names, load_config
+    from tabship.data.config import DatasetConfig, load_config
     from tabship.data.contract import FieldSpec, fields_from_json, fields_to_json, request_fields
     from tabship.data.errors import ConfigError, DataError, IntegrityError, RunRejectedError
     from tabship.data.files import (
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from tabship.data.project import (
         DatasetFiles,
         Project,
-        check_dataset_name,
         default_store,
         find_project,
         project_at,
@@ -63,9 +62,7 @@ _EXPORTS = {
     "Project": "project",
     "RunRejectedError": "errors",
     "atomic_write_json": "files",
-    "check_dataset_name": "project",
     "atomic_write_text": "files",
-    "dataset_names": "config",
     "default_store": "project",
     "fields_from_json": "contract",
     "fields_to_json": "contract",
@@ -97,8 +94,6 @@ __all__ = [
     "__version__",
     "atomic_write_json",
     "atomic_write_text",
-    "check_dataset_name",
-    "dataset_names",
     "default_store",
     "fields_from_json",
     "fields_to_json",

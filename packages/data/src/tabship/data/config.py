@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from tabship.data.errors import ConfigError
-from tabship.data.project import Project, check_dataset_name, find_project
+from tabship.data.project import check_dataset_name, find_project
 from tabship.data.yamlfile import read_yaml_mapping
 
 SplitMethod = Literal["file", "hash"]
@@ -100,11 +100,6 @@ class DatasetConfig:
         """sha256 of the canonical JSON of `fingerprint()`."""
         canonical = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def dataset_names(project: Project | None = None) -> list[str]:
-    """The datasets of PROJECT (default: the one found from the cwd): its configs/datasets/*."""
-    return (project or find_project()).dataset_names()
 
 
 def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,20 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             Path(name).unlink()
         raise
+
+
+def replace_folder(temp: Path, final: Path) -> None:
+    """Put the folder TEMP (made by mkdtemp beside FINAL) at FINAL, replacing what was there, so
+    a reader sees the old folder or the new one, never a mix."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temp.chmod(0o755)  # mkdtemp makes it private; the folder is for every reader
+    if final.exists():
+        old = final.with_name(final.name + ".old-" + temp.name)
+        final.rename(old)
+        temp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        temp.rename(final)
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

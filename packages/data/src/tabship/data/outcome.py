@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from tabship.data import store as st
 from tabship.data.contract import fields_to_json, request_fields
 from tabship.data.errors import DataError, RunRejectedError
-from tabship.data.files import display_path, file_sha256
+from tabship.data.files import display_path, file_sha256, replace_folder
 from tabship.data.report import RunStats, build_report, summary
 from tabship.data.schema import stored_dtype
 
@@ -128,7 +128,7 @@ def conclude(
         report["rejection"] = rejection.message
         st.write_json(run.temp / st.REPORT_FILE, report)
         run.data_path.unlink(missing_ok=True)  # rejected rows are not a dataset
-        st.replace_rejected(run.temp, final)
+        replace_folder(run.temp, final)
         result = _result(
             cfg.name, version, status, stats=stats, folder=final, report=report, published=False
         )

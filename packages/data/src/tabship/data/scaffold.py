@@ -19,7 +19,7 @@ import pandera.io.polars_io as pandera_io
 import yaml
 
 from tabship.data.errors import ConfigError
-from tabship.data.files import display_path
+from tabship.data.files import display_path, replace_folder
 from tabship.data.inference import ColumnFacts, Inferred, infer
 from tabship.data.project import MARKER, Project, check_dataset_name
 from tabship.data.sniff import RawTable, describe_reader, na_tokens, read_raw
@@ -141,14 +141,7 @@ def _write_folder(folder: Path, texts: dict[str, str]) -> None:
     try:
         for file_name, text in texts.items():
             (scratch / file_name).write_text(text, encoding="utf-8")
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}-replaced")
-            shutil.rmtree(old, ignore_errors=True)
-            folder.replace(old)
-            scratch.replace(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            scratch.replace(folder)
+        replace_folder(scratch, folder)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

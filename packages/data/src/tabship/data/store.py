@@ -224,20 +224,6 @@ def publish(temp: Path, final: Path) -> bool:
     return True
 
 
-def replace_rejected(temp: Path, final: Path) -> None:
-    """Put a rejected run at FINAL, replacing an older rejected run of the same input."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        old = final.with_name(final.name + ".old-" + temp.name)
-        final.rename(old)
-        temp.chmod(0o755)
-        temp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        temp.chmod(0o755)
-        temp.rename(final)
-
-
 def set_latest(store: Path, dataset: str, version: str) -> bool:
     """Point `latest` at VERSION atomically; False if it already did (nothing is written)."""
     if read_latest(store, dataset) == version:

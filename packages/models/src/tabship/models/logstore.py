@@ -235,11 +235,16 @@ def compact(
     return result
 
 
-def read_window(store: Path, rows: int | None = None) -> pl.DataFrame:
-    """The newest ROWS compacted predictions (all when None), oldest first."""
+def read_window(
+    store: Path, rows: int | None = None, model_version: str | None = None
+) -> pl.DataFrame:
+    """The newest ROWS compacted predictions (all when None) of MODEL_VERSION (any when None),
+    oldest first. The filter runs in the scan, so other versions' rows are never loaded."""
     files = sorted(store.glob("date=*/*.parquet"))
     if not files:
         return pl.DataFrame()
     frame = pl.scan_parquet(files)
+    if model_version is not None:
+        frame = frame.filter(pl.col("model_version") == model_version)
     frame = frame.sort("ts", maintain_order=True)
     return (frame.tail(rows) if rows else frame).collect()

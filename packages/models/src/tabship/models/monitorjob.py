@@ -11,7 +11,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ class MonitorSettings:
     log_path: Path | None = None  # the service's prediction_log folder
     labels: Path | None = None  # folder of prediction_id,label CSV files
     plots: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def monitoring_folder(project: Project, model_name: str) -> Path:
@@ -144,10 +143,7 @@ def run_monitor(
     log = log_folder(settings.log_path or project.root / "monitoring", config.model_name)
     say(f"log: compacting {log}")
     compacted = compact(log, home / "compacted", _features(profile))
-    window = read_window(home / "compacted", None)
-    if window.height:
-        window = window.filter(pl.col("model_version") == champion.version)
-        window = window.tail(settings.window_rows)
+    window = read_window(home / "compacted", settings.window_rows, champion.version)
     say(f"window: {window.height:,} predictions of version {champion.version}")
     frame = window.to_pandas() if window.height else pd.DataFrame()
     names = [f.name for f in profile.numeric] + [f.name for f in profile.categorical]
