@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from tabship.models.provenance import git_commit
     from tabship.models.registry import (
         CANDIDATE,
+        CHALLENGER,
         CHAMPION,
         PREVIOUS,
         Registry,
@@ -65,6 +66,7 @@ __version__ = version("tabship-models")
 
 _EXPORTS = {
     "CANDIDATE": "registry",
+    "CHALLENGER": "registry",
     "CHAMPION": "registry",
     "Calibration": "profile",
     "CategoricalProfile": "profile",
@@ -113,6 +115,7 @@ _EXPORTS = {
 }
 __all__ = [
     "CANDIDATE",
+    "CHALLENGER",
     "CHAMPION",
     "HIGHER_IS_BETTER",
     "METRICS",

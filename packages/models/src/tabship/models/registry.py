@@ -28,6 +28,8 @@ from tabship.features import FittedPipeline, load_pipeline
 logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 CANDIDATE, CHAMPION, PREVIOUS = "candidate", "champion", "previous"
+# A retrained model that was not promoted (or not yet): shadow mode scores it beside the champion.
+CHALLENGER = "challenger"
 PIPELINE_ARTIFACT = "features/pipeline.json"
 MODEL_ARTIFACT = "model"
 
@@ -155,7 +157,7 @@ class Registry:
     def versions(self) -> list[dict[str, Any]]:
         """Every version with its aliases, newest first."""
         aliases: dict[str, list[str]] = {}
-        for alias in (CANDIDATE, CHAMPION, PREVIOUS):
+        for alias in (CANDIDATE, CHALLENGER, CHAMPION, PREVIOUS):
             found = self.alias(alias)
             if found is not None:
                 aliases.setdefault(found.version, []).append(alias)
