@@ -295,6 +295,20 @@ def monitor(session: nox.Session) -> None:
     run_cli(session, "models", "monitor")
 
 
+RETRAIN_OUTCOME = ROOT / "dist" / "retrain" / "outcome.json"
+EXIT_REFUSED, EXIT_SKIPPED = 5, 6  # tabship-models retrain: the champion stays; no error
+
+
+@nox.session(python=PYTHON)
+def retrain(session: nox.Session) -> None:
+    """Retrain on new labelled data; promote only a better challenger (outcome in dist/retrain/)."""
+    sync(session, package="models")
+    session.run(
+        "tabship-models", "retrain", "--outcome", str(RETRAIN_OUTCOME), *session.posargs,
+        env=JOB_ENV, success_codes=[0, EXIT_REFUSED, EXIT_SKIPPED],
+    )  # fmt: skip
+
+
 @nox.session(python=PYTHON)
 def simulate(session: nox.Session) -> None:
     """Shifted holdout traffic to a running service, and its labels (`-- --shift age=0.5`)."""

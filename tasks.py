@@ -149,6 +149,26 @@ def monitor(
 
 
 @task(
+    help={
+        "dataset": DATASET_HELP,
+        "trigger": "what caused it: manual, schedule, drift, live_drop or estimate_drop",
+        "report": "the monitor report that caused it (recorded with the run)",
+        "data": "a file of labelled rows (the dataset's shape) to append as well",
+        "force": "ignore the cooldown and the minimum of new rows",
+        "json": "print one JSON object",
+    }
+)
+def retrain(
+    c: Context, dataset: str = "", trigger: str = "manual", report: str = "", data: str = "",
+    force: bool = False, json: bool = False,
+) -> None:  # fmt: skip
+    """Retrain on new labelled data; promote only a better challenger (nox -s retrain)."""
+    args = ["--trigger", trigger, *(["--report", report] if report else [])]
+    args += [*(["--data", data] if data else []), *(["--force"] if force else [])]
+    _nox(c, "retrain", *args, *_dataset(dataset), *(["--json"] if json else []))
+
+
+@task(
     iterable=["shift", "offset", "move"],
     help={
         "rows": "records to send (default 5000)",

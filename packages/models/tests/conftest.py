@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +50,32 @@ def adult_model(
     run = load_run_config(project)
     data = training_data(project)
     return fit_model(data, run.features, run.train, lambda _: None), data
+
+
+def write_log(
+    root: Path, model: str, records: Sequence[Mapping[str, Any]], scores: Sequence[float]
+) -> list[str]:
+    """bentoml.monitor's JSON lines for RECORDS (the request fields) and their SCORES, appended
+    where the service of MODEL logs under ROOT; returns the prediction ids."""
+    folder = root / "monitoring" / model / "tabship_predictions" / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"req{i // 100}-{i % 100}" for i in range(len(records))]
+    with (folder / "data.1.log").open("a", encoding="utf-8") as handle:
+        for i, (record, score) in enumerate(zip(records, scores, strict=True)):
+            line = {
+                **record,
+                "score": float(score), "label": int(score >= 0.5), "prediction_id": ids[i],
+                "model_version": "1", "timestamp": f"2026-12-02T10:{i // 60 % 60:02d}:{i % 60:02d}",
+                "request_id": str(10**18 + i // 100), "trace_id": "0",
+            }  # fmt: skip
+            handle.write(json.dumps(line) + "\n")
+    return ids
+
+
+LogWriter = Callable[[Path, str, Sequence[Mapping[str, Any]], Sequence[float]], list[str]]
+
+
+@pytest.fixture(scope="session")
+def log_writer() -> LogWriter:
+    """write_log, as a fixture (test modules cannot import conftest)."""
+    return write_log

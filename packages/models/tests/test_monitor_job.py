@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,26 +15,12 @@ from tabship.data import project_at
 from tabship.models import CHAMPION, Registry, load_run_config, load_training_data, predict
 from tabship.models.cli import main
 
-
-def _write_log(root: Path, model: str, frame: pd.DataFrame, scores: np.ndarray) -> list[str]:
-    """bentoml.monitor's JSON lines for FRAME's rows; returns the prediction ids."""
-    folder = root / "monitoring" / model / "tabship_predictions" / "data"
-    folder.mkdir(parents=True)
-    ids = [f"req{i // 100}-{i % 100}" for i in range(len(frame))]
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    with (folder / "data.1.log").open("w", encoding="utf-8") as handle:
-        for i, (record, score) in enumerate(zip(records, scores, strict=True)):
-            record.update(
-                score=float(score), label=int(score >= 0.5), prediction_id=ids[i],
-                model_version="1", timestamp=f"2026-12-02T10:{i // 60 % 60:02d}:{i % 60:02d}",
-                request_id=str(10**18 + i // 100), trace_id="0",
-            )  # fmt: skip
-            handle.write(json.dumps(record) + "\n")
-    return ids
+if TYPE_CHECKING:
+    from packages.models.tests.conftest import LogWriter
 
 
 def test_monitor_flags_the_shifted_feature_and_measures_live_and_estimated_performance(
-    small_project: Path, capsys: pytest.CaptureFixture[str]
+    small_project: Path, capsys: pytest.CaptureFixture[str], log_writer: LogWriter
 ) -> None:
     root = ["--project", str(small_project)]
     assert main([*root, "train", "--json"]) == 0
@@ -51,7 +38,12 @@ def test_monitor_flags_the_shifted_feature_and_measures_live_and_estimated_perfo
     window["hours-per-week"] = (hours + 0.5 * float(hours.std())).round().astype("int64")
     scores = predict(booster, pipeline.transform(window).matrix)
     target = run.data.target.column
-    ids = _write_log(small_project, run.train.model_name, window.drop(columns=target), scores)
+    sent = window.drop(columns=target)
+    records = [
+        {str(k): v for k, v in r.items()}
+        for r in sent.astype(object).where(sent.notna(), None).to_dict(orient="records")
+    ]
+    ids = log_writer(small_project, run.train.model_name, records, scores.tolist())
     labels = small_project / "monitoring" / run.train.model_name / "labels"
     labels.mkdir()
     pd.DataFrame({"prediction_id": ids, "label": window[target]}).to_csv(

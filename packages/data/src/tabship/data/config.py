@@ -20,6 +20,7 @@ from tabship.data.project import check_dataset_name, find_project
 from tabship.data.yamlfile import read_yaml_mapping
 
 SplitMethod = Literal["file", "hash"]
+FEEDBACK_SUFFIXES = (".parquet", ".csv", ".csv.gz")
 MalformedPolicy = Literal["fail", "quarantine"]
 
 
@@ -68,6 +69,20 @@ class DatasetConfig:
     max_quarantined_fraction: float
     schema_path: Path
     description: str = ""
+    # Labelled production rows (and files a user adds) are appended from here: every file in the
+    # folder, in name order, split by row hash. None: the dataset takes no feedback.
+    feedback_dir: Path | None = None
+
+    def feedback_sources(self) -> tuple[Path, ...]:
+        """The feedback folder's data files (parquet, CSV, gzip CSV), in name order."""
+        if self.feedback_dir is None or not self.feedback_dir.is_dir():
+            return ()
+        found = [
+            p
+            for p in self.feedback_dir.iterdir()
+            if p.is_file() and p.name.endswith(FEEDBACK_SUFFIXES) and not p.name.startswith(".")
+        ]
+        return tuple(sorted(found, key=lambda p: p.name))
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that shapes the processed output, minus file locations and prose.
@@ -176,7 +191,10 @@ def _parse_dataset(path: Path, name: str, entry: dict[str, Any]) -> DatasetConfi
     sources = entry.get("sources") or {}
     if not isinstance(sources, dict):
         raise ConfigError(f"{path}: {where}sources must map `train`/`holdout` to file lists")
-    _check_keys(path, f"{where}sources", sources, {"train", "holdout"})
+    _check_keys(path, f"{where}sources", sources, {"train", "holdout", "feedback"})
+    feedback = sources.get("feedback")
+    if feedback is not None and (not isinstance(feedback, str) or not feedback):
+        raise ConfigError(f"{path}: {where}sources.feedback must be a folder's path")
     train = tuple(base / p for p in _str_list(path, f"{where}sources.train", sources.get("train")))
     holdout = tuple(
         base / p for p in _str_list(path, f"{where}sources.holdout", sources.get("holdout"))
@@ -229,6 +247,7 @@ def _parse_dataset(path: Path, name: str, entry: dict[str, Any]) -> DatasetConfi
         ),
         schema_path=base / schema,
         description=str(description),
+        feedback_dir=(base / feedback) if feedback else None,
     )
 
 

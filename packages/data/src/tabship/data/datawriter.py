@@ -24,7 +24,7 @@ from polars.io.plugins import register_io_source
 
 from tabship.data.config import DatasetConfig
 from tabship.data.schema import DatasetSchema, stored_dtype
-from tabship.data.splits import assign_splits, row_hashes
+from tabship.data.splits import FEEDBACK, assign_splits, row_hashes
 
 # zstd level 1: measured against 3 and the default on 1M Adult rows, within noise in time and
 # within 1% in size; the lowest level keeps the writer cheapest when the data compresses worse.
@@ -130,7 +130,9 @@ class DataWriter:
     def _assemble(self, block: Accepted) -> pl.DataFrame:
         cfg, rows = self.cfg, block.rows
         ids = row_hashes(rows, cfg.key or cfg.columns)
-        if cfg.split.method == "hash":
+        if cfg.split.method == "hash" or block.role == FEEDBACK:
+            # By the row's own hash: appending rows never moves one, and a feedback row keeps
+            # its split in every later version, whatever the base data's split method.
             split = assign_splits(ids, cfg.split.holdout_fraction)
         else:
             split = pl.repeat(block.role, rows.height, eager=True, dtype=pl.String)

@@ -24,6 +24,7 @@ from tabship.data.outcome import IngestResult, conclude, existing_result
 from tabship.data.project import default_store
 from tabship.data.reader import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, check_readable
 from tabship.data.schema import DatasetSchema, load_schema
+from tabship.data.splits import FEEDBACK
 
 __all__ = ["IngestResult", "Progress", "ingest"]
 
@@ -57,6 +58,8 @@ def ingest(
     plan = [(p, "train") for p in train] + [(p, "holdout") for p in held]
     if not plan:
         raise ConfigError(f"{cfg.name}: no source files: give SOURCE or set sources.train")
+    # Appended last, so the base rows keep their order; each feedback row is split by its hash.
+    plan += [(p, FEEDBACK) for p in cfg.feedback_sources()]
     for path, _ in plan:
         check_readable(path)
     stamps = [_stamp(path) for path, _ in plan]

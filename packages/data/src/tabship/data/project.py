@@ -64,6 +64,11 @@ class DatasetFiles:
     def gate_config(self) -> Path:
         return self.folder / "gate.yaml"
 
+    @property
+    def retrain_config(self) -> Path:
+        """Optional: cooldown and the promotion rule of `tabship-models retrain`."""
+        return self.folder / "retrain.yaml"
+
 
 @dataclass(frozen=True)
 class Project:

@@ -175,6 +175,8 @@ description: {_dump(f"{name}, from {source.name}")}
 sources:
   train: [{_dump(relative)}]
   # No holdout file: a stable hash of each row sends holdout_fraction of the rows to the holdout.
+  # Labelled production rows that `tabship-models retrain` appends (and files you drop in).
+  feedback: {_dump(f"../../../data/feedback/{name}")}
 # To rename a column, rename it here and in schema.yaml, features.yaml and train.yaml together.
 reader:
   header: {_dump(table.header)}{" " * 8}# {header_note}

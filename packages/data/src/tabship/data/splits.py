@@ -30,6 +30,8 @@ _TAG_FLOAT = np.uint64(0x3C6EF372FE94F82B)
 _SEED = np.uint64(0xA54FF53A5F1D36F1)
 _SPLIT_SALT = np.uint64(0x510E527FADE682D1)
 _PERSON = b"tabship-row-v1"  # blake2b personalisation: changing it changes every split
+# The source role of appended rows (labelled production data): split by hash whatever the method.
+FEEDBACK = "feedback"
 
 
 def _mix(x: U64) -> U64:

@@ -1,8 +1,8 @@
 """The training cache: a finished run is reused when nothing that shapes it has changed.
 
-The key covers the raw source files, the configs training reads, the code of the packages that
-train, the library versions and the tracking URI. This module imports nothing heavy (no pandas,
-LightGBM or MLflow), so that a no-op `train` answers within a second.
+The key covers the raw source files (feedback files too), the configs training reads, the code of
+the packages that train, the library versions and the tracking URI. This module imports nothing
+heavy (no pandas, LightGBM or MLflow), so that a no-op `train` answers within a second.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def cache_key(project: Project, run: RunConfig) -> str:
 
     for path in (*run.data.train_sources, *run.data.holdout_sources):
         add(f"source {path.name}", file_sha256(path).encode())
+    for path in run.data.feedback_sources():  # appended production rows are data too
+        add(f"feedback {path.name}", file_sha256(path).encode())
     for path in config_files(project, run):
         add(f"config {path.name}", path.read_bytes())
     for package in CODE_PACKAGES:

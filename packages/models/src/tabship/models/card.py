@@ -43,6 +43,8 @@ class CardFacts:
     gate_passed: bool
     # The gate's baseline, trained on the same split: {"model", "detail", "holdout"}, or None.
     baseline: dict[str, Any] | None = None
+    # A retrain's verdict: {"promote", "reasons", "trigger", "comparison", ...}, or None.
+    challenge: dict[str, Any] | None = None
 
 
 def groups_for_card(reports: Sequence[GroupReport]) -> list[dict[str, Any]]:
@@ -124,6 +126,7 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
             for c in facts.gate
         ),
         "",
+        *_challenge_lines(facts.challenge),
         "## Groups (holdout)",
         "",
         "Groups smaller than the configured minimum are listed but not gated, and left out of the gaps."
@@ -148,6 +151,22 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
     lines += [f"- {name}: {share:.3f}" for name, share in facts.feature_importance.items()]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(lines)
+
+
+def _challenge_lines(challenge: Mapping[str, Any] | None) -> list[str]:
+    """The retrain's verdict: promoted or refused, and why."""
+    if challenge is None:
+        return []
+    verdict = "promoted" if challenge["promote"] else "REFUSED: the champion stays"
+    lines = [
+        f"## Challenger against the champion: {verdict}",
+        "",
+        f"Retrained on trigger `{challenge['trigger']}`.",
+        "",
+        *(f"- {reason}" for reason in challenge["reasons"]),
+        "",
+    ]
+    return lines
 
 
 def write_card(folder: Path, facts: CardFacts, y: Labels, score: Scores) -> Path:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tabship.data import ConfigError, find_project
+from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
 from tabship.models.config import METRICS, load_run_config, load_train_config
 from tabship.models.monitorsummary import monitor_summary
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from tabship.models.registry import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
+# retrain: the champion stays (a challenger refused, or superseded by another run), or no run.
+EXIT_REFUSED, EXIT_SKIPPED = 5, 6
+RETRAIN_EXIT = {"promoted": EXIT_OK, "refused": EXIT_REFUSED, "superseded": EXIT_REFUSED,
+                "skipped": EXIT_SKIPPED}  # fmt: skip
 
 
 def _progress(started: float) -> Any:
@@ -186,6 +190,33 @@ def _monitor(args: argparse.Namespace, project: Project) -> int:
     return EXIT_OK
 
 
+def _retrain(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models.feedback import FeedbackError
+    from tabship.models.retrain import NoChampionError, RetrainError, RetrainRequest, retrain
+    from tabship.models.retrainsummary import retrain_summary
+
+    request = RetrainRequest(
+        trigger=args.trigger,
+        report=args.report,
+        force=args.force,
+        data_file=args.data,
+        log_path=args.log,
+        labels=args.labels,
+    )
+    try:
+        outcome = retrain(project, args.dataset, request, _progress(time.perf_counter()))
+    except NoChampionError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_NO_CHAMPION
+    except (RetrainError, FeedbackError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.outcome:
+        atomic_write_json(args.outcome, outcome.to_dict())
+    print(json.dumps(outcome.to_dict()) if args.json else retrain_summary(outcome))
+    return RETRAIN_EXIT[outcome.status]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
@@ -215,6 +246,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     monitor.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
     monitor.add_argument("--pushgateway", help="push the figures to this Pushgateway URL")
     monitor.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    retrain = commands.add_parser(
+        "retrain", help="retrain on new labelled data; promote only a better challenger"
+    )
+    retrain.add_argument(
+        "--trigger", default="manual",
+        choices=("manual", "schedule", "drift", "live_drop", "estimate_drop"),
+        help="what caused this run (recorded with it)",
+    )  # fmt: skip
+    retrain.add_argument("--report", type=Path, help="the monitor report that caused it")
+    retrain.add_argument("--force", action="store_true", help="ignore the cooldown and row minimum")
+    retrain.add_argument("--data", type=Path, help="a file of labelled rows to append as well")
+    retrain.add_argument("--log", type=Path, help="the service's prediction log folder")
+    retrain.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
+    retrain.add_argument("--outcome", type=Path, help="also write the outcome JSON to this file")
     for sub in commands.choices.values():
         sub.add_argument(
             "--dataset", default=None,
@@ -228,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rollback": _rollback,
         "versions": _versions,
         "monitor": _monitor,
+        "retrain": _retrain,
     }
     try:
         return handlers[args.command](args, find_project(args.project))

@@ -12,7 +12,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +32,19 @@ from tabship.models.gate import GateResult, evaluate_gate
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
 from tabship.models.profile import REFERENCE_ARTIFACT, build_profile  # not monitorjob: no scipy
 from tabship.models.provenance import git_commit
-from tabship.models.registry import CHAMPION, PIPELINE_ARTIFACT, PREVIOUS, Registry
+from tabship.models.registry import (
+    CHAMPION,
+    PIPELINE_ARTIFACT,
+    PREVIOUS,
+    Registry,
+    VersionInfo,
+)
 from tabship.models.result import TrainResult
 from tabship.models.training import CVResult, cross_validate, fit_final, make_dataset, predict
 
 if TYPE_CHECKING:
     from tabship.models.baseline import Baseline
+    from tabship.models.challenge import Challenge, Verdict
 
 Progress = Callable[[str], None]
 
@@ -83,6 +90,12 @@ def _score_champion(
     booster, pipeline = registry.load(champion)
     score = predict(booster, pipeline.transform(data.holdout).matrix)
     return binary_metrics(data.y_holdout, score, threshold)
+
+
+def _champion_scores(registry: Registry, champion: VersionInfo, data: TrainingData) -> Scores:
+    """The champion's scores on this holdout, row by row, for the paired comparison."""
+    booster, pipeline = registry.load(champion)
+    return predict(booster, pipeline.transform(data.holdout).matrix)
 
 
 @dataclass(frozen=True)
@@ -167,9 +180,17 @@ def train(
 
 
 def train_run(
-    project: Project, run: RunConfig, key: str, progress: Progress | None = None
+    project: Project,
+    run: RunConfig,
+    key: str,
+    progress: Progress | None = None,
+    challenge: Challenge | None = None,
 ) -> TrainResult:
     """Train, register and gate, with the configs already parsed and the cache key computed.
+
+    With a CHALLENGE (a retrain), the model is promoted only when the gate passes and it beats
+    the champion in a paired test on the same holdout (challenge.py); otherwise it stays under
+    the alias `challenger`, and its card says why.
 
     The champion alias moves last, after the run, the model version and the card are complete, so
     a run killed at any point leaves `champion` and `previous` as they were.
@@ -186,24 +207,13 @@ def train_run(
     timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
     fault_point("trained")
 
-    baseline = None
-    if run.gate.baseline:
-        from tabship.models.baseline import fit_baseline  # only gates that name one pay for it
-
-        say(f"baseline: {run.gate.baseline} on the same split, for the gate")
-        baseline = fit_baseline(
-            run.gate.baseline, data, run.features, config.threshold, config.seed
-        )
+    baseline = _fit_baseline(run, data, say)
     say("registry: scoring the champion on this holdout, then registering the candidate")
     registry = Registry(project, config.model_name, config.experiment)
-    champion_metrics = _score_champion(registry, data, config.threshold)
-    gate = evaluate_gate(
-        run.gate,
-        trained.holdout,
-        champion_metrics,
-        trained.groups,
-        baseline.holdout if baseline else None,
-    )
+    champion = registry.alias(CHAMPION)
+    gate, verdict = _judge(run, data, trained, baseline, registry, champion, challenge)
+    if verdict is not None:
+        say(f"challenger: {'; '.join(verdict.reasons)}")
     commit = git_commit(project.root)
     fields = data.version.request_fields(run.data)
     with (
@@ -221,6 +231,8 @@ def train_run(
             **_scoring_tags(data, config.threshold),
         }
         _log_run(data, config, trained, tags, pipeline_file)
+        if challenge is not None and verdict is not None:
+            _log_challenge(challenge, verdict)
         # The reference the monitor job compares production with (JSON, no pickle).
         profile = build_profile(data.train, run.features, trained.cv.oof, data.y_train)
         mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
@@ -242,18 +254,19 @@ def train_run(
         log_contract(registry, version, fields, pipeline_file, contract)
         fault_point("registered")
         facts = _card_facts(run, data, trained, gate, baseline, version.version, run_id, commit)
+        if verdict is not None:
+            facts = replace(facts, challenge=verdict.to_dict())
         card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
     fault_point("carded")
-    if gate.passed:
-        registry.promote(version)
+    status = _settle(registry, version, gate.passed, verdict, champion)
     champion, previous = registry.alias(CHAMPION), registry.alias(PREVIOUS)
     timings["registry"] = round(
         time.perf_counter() - started - timings["ingest"] - timings["train"], 3
     )
     result = TrainResult(
-        status="promoted" if gate.passed else "gate_failed",
+        status=status,
         model_name=config.model_name,
         model_version=version.version,
         run_id=run_id,
@@ -271,9 +284,105 @@ def train_run(
         tracking_uri=registry.uri,
         timings=timings,
         seconds=round(time.perf_counter() - started, 3),
+        verdict=verdict.to_dict() if verdict else None,
     )
     cache.write_record(project, key, result)
     return result
+
+
+def _fit_baseline(run: RunConfig, data: TrainingData, say: Progress) -> Baseline | None:
+    """The gate's baseline on the same split, when the gate names one."""
+    if not run.gate.baseline:
+        return None
+    from tabship.models.baseline import fit_baseline  # only gates that name one pay for it
+
+    say(f"baseline: {run.gate.baseline} on the same split, for the gate")
+    config = run.train
+    return fit_baseline(run.gate.baseline, data, run.features, config.threshold, config.seed)
+
+
+def _judge(
+    run: RunConfig,
+    data: TrainingData,
+    trained: Trained,
+    baseline: Baseline | None,
+    registry: Registry,
+    champion: VersionInfo | None,
+    challenge: Challenge | None,
+) -> tuple[GateResult, Verdict | None]:
+    """The gate, and for a retrain the paired comparison with the champion and the verdict."""
+    threshold = run.train.threshold
+    champion_scores = None
+    if challenge is None:
+        champion_metrics = _score_champion(registry, data, threshold)
+    elif champion is not None:
+        champion_scores = _champion_scores(registry, champion, data)
+        champion_metrics = binary_metrics(data.y_holdout, champion_scores, threshold)
+    else:
+        champion_metrics = None
+    gate = evaluate_gate(
+        run.gate,
+        trained.holdout,
+        champion_metrics,
+        trained.groups,
+        baseline.holdout if baseline else None,
+    )
+    if challenge is None:
+        return gate, None
+    from tabship.models.challenge import decide
+    from tabship.models.compare import compare_auc
+
+    comparison = None
+    if champion_scores is not None:
+        comparison = compare_auc(data.y_holdout, champion_scores, trained.score, challenge.rule)
+    verdict = decide(challenge, gate, comparison)
+    if champion is not None:
+        verdict.extra["champion_version"] = champion.version
+    return gate, verdict
+
+
+def _settle(
+    registry: Registry,
+    version: VersionInfo,
+    gate_passed: bool,
+    verdict: Verdict | None,
+    champion: VersionInfo | None,
+) -> str:
+    """Move the aliases: the run's status (promoted, gate_failed, refused or superseded)."""
+    if verdict is None:  # a plain train: the gate decides
+        if gate_passed:
+            registry.promote(version)
+        return "promoted" if gate_passed else "gate_failed"
+    if verdict.promote and registry.promote_if_champion(version, champion):
+        return "promoted"
+    registry.set_challenger(version)
+    if verdict.promote:  # another run moved the champion after this one compared with it
+        verdict.reasons.append("superseded: the champion changed while this run was deciding")
+        return "superseded"
+    return "refused"
+
+
+def _log_challenge(challenge: Challenge, verdict: Verdict) -> None:
+    """The verdict, and the monitor report that caused the retrain, with the run."""
+    mlflow.set_tags(
+        {
+            "tabship.trigger": challenge.trigger,
+            "tabship.verdict": "promote" if verdict.promote else "refuse",
+        }
+    )
+    mlflow.log_dict(verdict.to_dict(), "retrain/verdict.json")
+    if challenge.report is not None:
+        mlflow.log_dict(challenge.report, "retrain/trigger_report.json")
+    if verdict.comparison is not None:
+        c = verdict.comparison
+        mlflow.log_metrics(
+            {
+                "champion_holdout_roc_auc": c.champion_auc,
+                "roc_auc_gain": c.difference,
+                "roc_auc_gain_lower_bound": c.lower_bound,
+                "roc_auc_gain_p_value": c.p_value,
+            }
+        )
 
 
 def _card_facts(

@@ -243,7 +243,8 @@ def read_window(
     files = sorted(store.glob("date=*/*.parquet"))
     if not files:
         return pl.DataFrame()
-    frame = pl.scan_parquet(files)
+    # Files compacted before a column was logged lack it: it reads as null there.
+    frame = pl.scan_parquet(files, missing_columns="insert")
     if model_version is not None:
         frame = frame.filter(pl.col("model_version") == model_version)
     frame = frame.sort("ts", maintain_order=True)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from tabship.data import Project, atomic_write_json, list_versions
+from tabship.data import FieldSpec, Project, atomic_write_json, fields_from_json, list_versions
 from tabship.models.config import load_train_config
-from tabship.models.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, Contract
+from tabship.models.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, FIELDS_FILE, Contract
 from tabship.models.drift import DriftReport, detect_drift
 from tabship.models.estimate import estimate_performance
 from tabship.models.labelfiles import read_labels
@@ -57,8 +57,9 @@ def monitoring_folder(project: Project, model_name: str) -> Path:
     return project.root / "monitoring" / model_name
 
 
-def _reference(info: VersionInfo) -> tuple[Profile, Contract]:
-    """The champion's reference profile and its serving contract (threshold, positive label)."""
+def champion_reference(info: VersionInfo) -> tuple[Profile, Contract, list[FieldSpec]]:
+    """The champion's reference profile, its serving contract (threshold, positive label) and
+    its request fields (every column the service logs)."""
     from mlflow.exceptions import MlflowException
 
     with tempfile.TemporaryDirectory() as folder:
@@ -67,20 +68,27 @@ def _reference(info: VersionInfo) -> tuple[Profile, Contract]:
                 run_id=info.run_id, artifact_path=REFERENCE_ARTIFACT, dst_path=folder
             )
             contract = mlflow.artifacts.download_artifacts(
-                run_id=info.run_id, artifact_path=f"{CONTRACT_ARTIFACT}/{CONTRACT_FILE}",
-                dst_path=folder,
-            )  # fmt: skip
+                run_id=info.run_id, artifact_path=CONTRACT_ARTIFACT, dst_path=folder
+            )
         except (MlflowException, OSError):
             raise MonitorError(
                 f"{info.name} version {info.version} has no reference profile (it predates "
                 "tabship-models 0.4): train again (invoke train --force)"
             ) from None
         raw = json.loads(Path(profile).read_text(encoding="utf-8"))
-        text = Path(contract).read_text(encoding="utf-8")
-        return profile_from_dict(raw), Contract.from_json(text, Path(folder))
+        text = (Path(contract) / CONTRACT_FILE).read_text(encoding="utf-8")
+        fields = fields_from_json((Path(contract) / FIELDS_FILE).read_text(encoding="utf-8"))
+        return profile_from_dict(raw), Contract.from_json(text, Path(folder)), fields
 
 
-def _negative_label(project: Project, contract: Contract) -> str | None:
+def log_columns(fields: list[FieldSpec]) -> dict[str, pl.DataType]:
+    """The dtypes the compacted log keeps each request field in: numbers as floats (JSON does
+    not say which numbers are integers), everything else as text."""
+    numeric = ("integer", "number")
+    return {f.name: pl.Float64() if f.kind in numeric else pl.String() for f in fields}
+
+
+def negative_label(project: Project, contract: Contract) -> str | None:
     """The dataset's other label, from the manifest of the version the champion learnt from."""
     for manifest in list_versions(contract.dataset, project.store):
         if manifest.version == contract.dataset_version:
@@ -120,11 +128,6 @@ def bin_shares(profile: Profile, feature: str, values: pd.Series) -> dict[str, l
     return {}
 
 
-def _features(profile: Profile) -> dict[str, pl.DataType]:
-    numeric = {f.name: pl.Float64() for f in profile.numeric}
-    return {**numeric, **{f.name: pl.String() for f in profile.categorical}}
-
-
 def run_monitor(
     project: Project, dataset: str | None, settings: MonitorSettings, say: Progress
 ) -> dict[str, Any]:
@@ -134,7 +137,7 @@ def run_monitor(
     champion = registry.alias(CHAMPION)
     if champion is None:
         raise MonitorError(f"{config.model_name} has no champion: train one first (invoke train)")
-    profile, contract = _reference(champion)
+    profile, contract, fields = champion_reference(champion)
     threshold = contract.threshold
     metrics = registry.run_metrics(champion.run_id)
     reference = {m: metrics.get(f"holdout_{m}") for m in ("roc_auc", "accuracy")}
@@ -142,7 +145,7 @@ def run_monitor(
     home = monitoring_folder(project, config.model_name)
     log = log_folder(settings.log_path or project.root / "monitoring", config.model_name)
     say(f"log: compacting {log}")
-    compacted = compact(log, home / "compacted", _features(profile))
+    compacted = compact(log, home / "compacted", log_columns(fields))
     window = read_window(home / "compacted", settings.window_rows, champion.version)
     say(f"window: {window.height:,} predictions of version {champion.version}")
     frame = window.to_pandas() if window.height else pd.DataFrame()
@@ -155,7 +158,7 @@ def run_monitor(
     labels = read_labels(
         settings.labels or home / "labels",
         contract.positive_label,
-        _negative_label(project, contract),
+        negative_label(project, contract),
     )
     predictions = pd.DataFrame(
         {

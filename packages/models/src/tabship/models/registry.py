@@ -7,10 +7,12 @@ has been written, so a run killed at any point leaves `champion` and `previous` 
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,7 @@ class Registry:
     def __init__(self, project: Project, model_name: str, experiment: str) -> None:
         self.uri = project.tracking_uri
         project.mlruns.mkdir(parents=True, exist_ok=True)
+        self.lock_file = project.mlruns / "aliases.lock"
         # MLflow also writes the URI into $MLFLOW_TRACKING_URI, where every project resolved later
         # in this process would find it: keep the environment as the user set it.
         saved = os.environ.get("MLFLOW_TRACKING_URI")
@@ -134,8 +137,19 @@ class Registry:
         self.client.set_registered_model_alias(self.name, CANDIDATE, info.version)
         return info
 
-    def promote(self, info: VersionInfo) -> VersionInfo | None:
-        """Make INFO the champion; the old champion becomes `previous`. Returns the old champion."""
+    @contextmanager
+    def alias_lock(self) -> Iterator[None]:
+        """Serialise alias moves between processes on this machine: MLflow has no compare-and-set
+        on an alias, so a read-then-write must not interleave with another's. (Against a shared
+        tracking server, run one retrain at a time per model: the CI pipelines do.)"""
+        with self.lock_file.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _promote(self, info: VersionInfo) -> VersionInfo | None:
         old = self.alias(CHAMPION)
         if old is not None and old.version == info.version:
             return old
@@ -143,16 +157,41 @@ class Registry:
             # previous first: if we stop between the two writes, champion is still the old one.
             self.client.set_registered_model_alias(self.name, PREVIOUS, old.version)
         self.client.set_registered_model_alias(self.name, CHAMPION, info.version)
+        challenger = self.alias(CHALLENGER)
+        if challenger is not None and challenger.version == info.version:
+            self.client.delete_registered_model_alias(self.name, CHALLENGER)
         return old
+
+    def promote(self, info: VersionInfo) -> VersionInfo | None:
+        """Make INFO the champion; the old champion becomes `previous`. Returns the old champion."""
+        with self.alias_lock():
+            return self._promote(info)
+
+    def promote_if_champion(self, info: VersionInfo, expected: VersionInfo | None) -> bool:
+        """Compare-and-set: promote INFO only while EXPECTED (None: no champion) is still the
+        champion. False when another run moved it first: that run's comparison no longer holds
+        for this one, so of two retrains started at once at most one promotes."""
+        with self.alias_lock():
+            current = self.alias(CHAMPION)
+            if (current.version if current else None) != (expected.version if expected else None):
+                return False
+            self._promote(info)
+            return True
+
+    def set_challenger(self, info: VersionInfo) -> None:
+        """Point `challenger` at INFO: registered, not promoted (shadow mode can score it)."""
+        with self.alias_lock():
+            self.client.set_registered_model_alias(self.name, CHALLENGER, info.version)
 
     def rollback(self) -> tuple[VersionInfo, VersionInfo]:
         """Restore `previous` as champion; the replaced champion becomes `previous`."""
-        previous, champion = self.alias(PREVIOUS), self.alias(CHAMPION)
-        if previous is None or champion is None:
-            raise RegistryError(f"{self.name} has no 'previous' version to roll back to")
-        self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
-        self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
-        return previous, champion
+        with self.alias_lock():
+            previous, champion = self.alias(PREVIOUS), self.alias(CHAMPION)
+            if previous is None or champion is None:
+                raise RegistryError(f"{self.name} has no 'previous' version to roll back to")
+            self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
+            self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
+            return previous, champion
 
     def versions(self) -> list[dict[str, Any]]:
         """Every version with its aliases, newest first."""

@@ -10,7 +10,7 @@ from typing import Any
 class TrainResult:
     """What a training run did; the CLI prints it as a table or as JSON."""
 
-    status: str  # promoted | gate_failed
+    status: str  # promoted | gate_failed; a retrain's challenger: refused | superseded
     model_name: str
     model_version: str
     run_id: str
@@ -29,6 +29,7 @@ class TrainResult:
     cached: bool = False
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    verdict: dict[str, Any] | None = None  # a retrain's comparison with the champion
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
