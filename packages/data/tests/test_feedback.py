@@ -70,6 +70,35 @@ def test_feedback_is_appended_by_hash_and_no_row_moves(
     assert td.ingest(config, store=loans.store).version == base.version
 
 
+def test_a_feedback_copy_of_a_base_row_keeps_that_row_s_split(
+    make_loans: MakeLoans, check: Checks
+) -> None:
+    """Replayed rows (the simulator sends holdout rows) are the same rows: a copy of a holdout
+    row is never trained on, and a copy of a training row never lands in the holdout. (With a
+    key, a copy would be a duplicate key, quarantined; keyless rows are their values.)"""
+    loans = make_loans(
+        sources={"train": ["train.csv"], "holdout": ["holdout.csv"], "feedback": "feedback"},
+        split={"method": "file", "holdout_fraction": 0.5},
+        key=[],
+    )
+    loans.write("train.csv", check.rows(300))
+    loans.write("holdout.csv", check.rows(100, start=300))
+    feedback = loans.root / "feedback"
+    feedback.mkdir()
+    # Every holdout row and every training row again, and 200 new ones.
+    copies = check.rows(100, start=300) + check.rows(300) + check.rows(200, start=1000)
+    (feedback / "0001.csv").write_text("\n".join(["id,income,grade,age,defaulted", *copies]) + "\n")
+    result = td.ingest(td.load_config(loans.config, "loans"), store=loans.store)
+    stored = pl.read_parquet(result.processed_path or Path())
+    replayed = stored.filter(pl.col("source_file").str.contains("0001"))
+    assert replayed.filter(pl.col("id").is_between(300, 399))["split"].unique().to_list() == [
+        "holdout"
+    ]
+    assert replayed.filter(pl.col("id") < 300)["split"].unique().to_list() == ["train"]
+    assert set(replayed.filter(pl.col("id") >= 1000)["split"]) == {"train", "holdout"}
+    assert result.report["rows_in_both_splits"] == 0
+
+
 def test_feedback_folder_must_be_a_path(make_loans: MakeLoans) -> None:
     loans = make_loans(sources={"train": ["train.csv"], "feedback": ["a", "b"]})
     try:

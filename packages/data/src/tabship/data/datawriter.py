@@ -51,6 +51,11 @@ class DataWriter:
         self.cfg = cfg
         self.dtypes = {name: stored_dtype(schema.dtypes[name]) for name in cfg.columns}
         self.split_labels: Counter[tuple[str, str]] = Counter()
+        # With a file split, the base rows' ids per split: a feedback row that is one of them
+        # keeps that row's split (see _split). Feedback comes last, after every base row.
+        self._base_ids: dict[str, list[pl.Series]] = {"train": [], "holdout": []}
+        self._base_sets: dict[str, pl.Series] | None = None
+        self._feedback_follows = cfg.split.method == "file" and bool(cfg.feedback_sources())
         self._queue: queue.Queue[Accepted | None] = queue.Queue(maxsize=_QUEUED)
         self._error: BaseException | None = None
         self._closed = False
@@ -127,15 +132,39 @@ class DataWriter:
         while (block := self._queue.get()) is not None:
             yield self._assemble(block)
 
+    def _split(self, ids: pl.Series, role: str) -> pl.Series:
+        """Each row's split. By the row's own hash with the hash method, and for feedback rows
+        with either method: appending rows never moves one, and a row keeps its split in every
+        later version. Under the file method a feedback row that is a base row (the same
+        identity: its key, or all its values) keeps that row's split, holdout first; otherwise
+        a copy of a holdout row could be trained on."""
+        cfg = self.cfg
+        if cfg.split.method == "hash":
+            return assign_splits(ids, cfg.split.holdout_fraction)
+        if role != FEEDBACK:
+            if self._feedback_follows:
+                self._base_ids[role].append(ids)
+            return pl.repeat(role, len(ids), eager=True, dtype=pl.String)
+        if self._base_sets is None:
+            self._base_sets = {
+                name: pl.concat(found).unique() if found else pl.Series([], dtype=pl.UInt64)
+                for name, found in self._base_ids.items()
+            }
+            self._base_ids = {"train": [], "holdout": []}
+        by_hash = assign_splits(ids, cfg.split.holdout_fraction)
+        return pl.select(
+            pl.when(ids.is_in(self._base_sets["holdout"].implode()))
+            .then(pl.lit("holdout"))
+            .when(ids.is_in(self._base_sets["train"].implode()))
+            .then(pl.lit("train"))
+            .otherwise(by_hash)
+            .alias("split")
+        ).to_series()
+
     def _assemble(self, block: Accepted) -> pl.DataFrame:
         cfg, rows = self.cfg, block.rows
         ids = row_hashes(rows, cfg.key or cfg.columns)
-        if cfg.split.method == "hash" or block.role == FEEDBACK:
-            # By the row's own hash: appending rows never moves one, and a feedback row keeps
-            # its split in every later version, whatever the base data's split method.
-            split = assign_splits(ids, cfg.split.holdout_fraction)
-        else:
-            split = pl.repeat(block.role, rows.height, eager=True, dtype=pl.String)
+        split = self._split(ids, block.role)
         out = rows.select(
             *(pl.col(name).cast(dtype) for name, dtype in self.dtypes.items()),
             split.alias("split"),
