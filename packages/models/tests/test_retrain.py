@@ -151,3 +151,34 @@ def test_two_retrains_at_once_promote_at_most_one(
     assert {v.version for v in aliases.values() if v} == {"1", "2", "3"}
     previous = aliases[PREVIOUS]
     assert previous is not None and previous.version == "1"
+
+
+@pytest.mark.parametrize("point", ["feedback", "carded"])
+def test_a_retrain_killed_leaves_the_aliases_and_the_next_run_works(
+    small_project: Path, capsys: pytest.CaptureFixture[str], log_writer: LogWriter, point: str
+) -> None:
+    root = ["--project", str(small_project)]
+    assert main([*root, "train", "--json"]) == 0
+    capsys.readouterr()
+    project = project_at(small_project)
+    run = load_run_config(project)
+    _serve_log(small_project, run.train.model_name, _adult_rows(2000, 3000), log_writer)
+    command = [sys.executable, "-m", "tabship.models.cli", *root, "retrain", "--json"]
+    killed = subprocess.run(
+        command, env={**os.environ, "TABSHIP_FAULT_AT": point}, capture_output=True, check=False
+    )
+    assert killed.returncode == 137
+    registry = Registry(project, run.train.model_name, run.train.experiment)
+    champion = registry.alias(CHAMPION)
+    assert champion is not None and champion.version == "1"
+    assert registry.alias(PREVIOUS) is None and registry.alias(CHALLENGER) is None
+    # The killed run's clock holds the cooldown; forced, the next run finishes the work once.
+    assert main([*root, "retrain", "--force", "--json"]) == 0
+    outcome = _json(capsys)
+    feedback = outcome["feedback"]
+    assert isinstance(feedback, dict)
+    # The killed run had appended the rows already: none again, and none lost.
+    assert feedback["appended"] == 0 and feedback["labelled"] > 0
+    manifest = {m.version: m for m in list_versions("adult", project.store)}
+    assert manifest[str(outcome["dataset_version"])].rows["in"] == 3000 + feedback["labelled"]
+    assert registry.alias(CHAMPION).version == outcome["challenger"]  # type: ignore[union-attr]
