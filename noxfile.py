@@ -296,6 +296,12 @@ def monitor(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def receive(session: nox.Session) -> None:
+    """Serve Alertmanager's webhook and start retrains (`-- --config F --host H --port N`)."""
+    run_cli(session, "models", "receive")
+
+
+@nox.session(python=PYTHON)
 def simulate(session: nox.Session) -> None:
     """Shifted holdout traffic to a running service, and its labels (`-- --shift age=0.5`)."""
     run_cli(session, "serving", "simulate")
