@@ -157,3 +157,29 @@ def test_a_typo_key_fails_the_schema_check(
     failed = subprocess.run(command, capture_output=True, text=True, check=False)
     assert failed.returncode != 0
     assert "schema" in failed.stdout.lower() + failed.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("source", "jobs"),
+    [
+        # The copy is on main, the default branch: the image and the manual deploy are in.
+        ("push", ["lint", "typecheck", "test", "train", "build", "container-image", "deploy"]),
+        ("schedule", ["monitor", "retrain", "promotion", "release"]),
+        ("trigger", ["monitor", "retrain", "promotion", "release"]),
+        ("api", ["monitor", "retrain", "promotion", "release"]),
+    ],
+)
+def test_gitlab_picks_each_pipeline_s_jobs_by_its_source(
+    repo_copy: Path, source: str, jobs: list[str]
+) -> None:
+    """gitlab-ci-local evaluates the rules as GitLab does (`nox -s ci_check` installs it)."""
+    tool = Path(__file__).resolve().parents[2] / "ci-cd/tools/node_modules/.bin/gitlab-ci-local"
+    if not tool.exists():
+        pytest.skip("gitlab-ci-local is not installed: nox -s ci_check installs it")
+    listed = subprocess.run(
+        [str(tool), "--list", "--variable", f"CI_PIPELINE_SOURCE={source}"],
+        cwd=repo_copy, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    rows = listed.stdout.split("environment  needs\n", 1)[1].splitlines()
+    assert [row.split()[0] for row in rows if row.strip()] == jobs

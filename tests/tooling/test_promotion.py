@@ -54,6 +54,14 @@ def test_no_promotion_releases_nothing(repo_root: Path, tmp_path: Path, status: 
     (script,) = child["nothing-to-release"]["script"]
     assert script.startswith("echo ") and "nothing to release" in script
     assert set(child) == {"stages", "nothing-to-release"}  # no build, image or deploy
+    schema = [
+        "check-jsonschema",
+        "--builtin-schema",
+        "vendor.gitlab-ci",
+        str(tmp_path / "child.yml"),
+    ]
+    checked = subprocess.run(schema, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 @pytest.mark.parametrize(("text", "words"), [(None, "no such file"), ("{", "not a retrain outcome"),
