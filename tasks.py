@@ -169,6 +169,20 @@ def retrain(
 
 
 @task(
+    help={
+        "config": "the receiver's config (default: configs/receiver.yaml)",
+        "host": "interface (default: the config's, loopback)",
+        "port": "port (default: the config's, 9095)",
+    }
+)
+def receive(c: Context, config: str = "", host: str = "", port: int = 0) -> None:
+    """Serve Alertmanager's webhook and start the retrain pipeline (nox -s receive)."""
+    args = ["--config", str(Path(config).resolve())] if config else []
+    args += (["--host", host] if host else []) + (["--port", str(port)] if port else [])
+    _nox(c, "receive", *args)
+
+
+@task(
     iterable=["shift", "offset", "move"],
     help={
         "rows": "records to send (default 5000)",

@@ -16,8 +16,12 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +124,28 @@ def prometheus_copy(folder: Path, service: str, gateway: str, alertmanager: str)
     return path
 
 
-def alertmanager_copy(folder: Path, webhook: str) -> Path:
-    """alertmanager.yml rendered as at start (the webhook URL from the environment), short waits."""
+def render_env(folder: Path, webhook: str, token: str = "test-token") -> dict[str, str]:
+    """The variables the Alertmanager template takes: WEBHOOK, and a file in FOLDER with TOKEN."""
+    token_file = folder / "retrain-webhook-token"
+    token_file.write_text(token + "\n", encoding="utf-8")
+    return {
+        "TABSHIP_RETRAIN_WEBHOOK_URL": webhook,
+        "TABSHIP_RETRAIN_WEBHOOK_TOKEN_FILE": str(token_file),
+    }
+
+
+@pytest.fixture(scope="session")
+def alertmanager_env() -> Callable[..., dict[str, str]]:
+    """render_env(folder, webhook, token="test-token"), as a fixture."""
+    return render_env
+
+
+def alertmanager_copy(folder: Path, webhook: str, token: str = "test-token") -> Path:
+    """alertmanager.yml rendered as at start (the webhook URL and token file from the
+    environment), short waits."""
     text = alertmanager_config.render(
         (CONFIGS / "alertmanager.yml").read_text(encoding="utf-8"),
-        {"TABSHIP_RETRAIN_WEBHOOK_URL": webhook},
+        render_env(folder, webhook, token),
     )
     config = yaml.safe_load(text)
     for route in [config["route"], *config["route"]["routes"]]:
@@ -134,39 +155,108 @@ def alertmanager_copy(folder: Path, webhook: str) -> Path:
     return path
 
 
-class _Hook(http.server.BaseHTTPRequestHandler):
-    """Records each webhook POST's JSON body (the retraining trigger's stand-in)."""
+@dataclass(frozen=True)
+class Recorded:
+    """One request a Recorder received."""
 
-    received: list[dict[str, Any]]
+    method: str
+    path: str
+    headers: Message  # names are case-insensitive, as in HTTP
+    body: bytes
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length", "0"))
-        self.received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
+    def json(self) -> Any:
+        return json.loads(self.body)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test reads what was received."""
+    def form(self) -> dict[str, str]:
+        """The body as an application/x-www-form-urlencoded form (each name once)."""
+        return dict(urllib.parse.parse_qsl(self.body.decode(), strict_parsing=True))
+
+
+class Recorder:
+    """A loopback HTTP server that records every request and answers each with STATUS, HEADERS
+    and BODY after DELAY seconds: a stand-in for a webhook or a CI server's API."""
+
+    def __init__(
+        self, status: int = 200, body: bytes = b"", headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:  # fmt: skip
+        self.requests: list[Recorded] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                recorder.requests.append(Recorded(
+                    "POST", self.path, self.headers, self.rfile.read(length)
+                ))  # fmt: skip
+                time.sleep(delay)
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the test reads what was received."""
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 @pytest.fixture(scope="session")
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(URL, received bodies) of a local HTTP server standing in for the retraining trigger."""
-    received: list[dict[str, Any]] = []
-    handler = type("Hook", (_Hook,), {"received": received})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/retrain", received
-    server.shutdown()
-    server.server_close()
+def recorder() -> Iterator[Callable[..., Recorder]]:
+    """Recorder(status, body, headers, delay) servers, each new, closed after the session."""
+    made: list[Recorder] = []
+
+    def make(*args: Any, **kwargs: Any) -> Recorder:
+        made.append(Recorder(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def start_alertmanager(
+    folder: Path, webhook: str, port: int, token: str = "test-token"
+) -> subprocess.Popen[bytes]:
+    """Alertmanager on 127.0.0.1:PORT with alertmanager_copy's config, its data in FOLDER."""
+    (folder / "alertmanager-data").mkdir()
+    return processes.start(
+        [find_tool("prometheus-alertmanager"),
+         f"--config.file={alertmanager_copy(folder, webhook, token)}",
+         f"--storage.path={folder / 'alertmanager-data'}",
+         f"--web.listen-address=127.0.0.1:{port}",
+         "--cluster.listen-address="],  # no gossip port: a single, local instance
+        f"http://127.0.0.1:{port}/-/ready", folder / "alertmanager.log",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def alertmanager_at() -> Callable[..., subprocess.Popen[bytes]]:
+    """start_alertmanager(folder, webhook, port, token="test-token"), as a fixture."""
+    return start_alertmanager
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[tuple[str, Recorder]]:
+    """(URL, recorder) of a local HTTP server standing in for the retraining trigger."""
+    server = Recorder()
+    yield f"{server.url}/retrain", server
+    server.close()
 
 
 @pytest.fixture(scope="session")
 def stack(
     tmp_path_factory: pytest.TempPathFactory,
     served: str,
-    webhook: tuple[str, list[dict[str, Any]]],
+    webhook: tuple[str, Recorder],
 ) -> Iterator[dict[str, str]]:
     """Base URLs of the running service, pushgateway, alertmanager and prometheus."""
     programs = {name: find_tool(name) for name in TOOLS}
@@ -180,15 +270,7 @@ def stack(
             [programs["prometheus-pushgateway"], f"--web.listen-address={host['pushgateway']}"],
             f"{urls['pushgateway']}/-/ready", folder / "pushgateway.log",
         ))  # fmt: skip
-        (folder / "alertmanager-data").mkdir()
-        started.append(processes.start(
-            [programs["prometheus-alertmanager"],
-             f"--config.file={alertmanager_copy(folder, webhook[0])}",
-             f"--storage.path={folder / 'alertmanager-data'}",
-             f"--web.listen-address={host['alertmanager']}",
-             "--cluster.listen-address="],  # no gossip port: a single, local instance
-            f"{urls['alertmanager']}/-/ready", folder / "alertmanager.log",
-        ))  # fmt: skip
+        started.append(start_alertmanager(folder, webhook[0], ports["alertmanager"]))
         targets = (served, urls["pushgateway"])
         config = prometheus_copy(
             folder, served.removeprefix("http://"), host["pushgateway"], host["alertmanager"]

@@ -36,18 +36,22 @@ def test_rule_files_are_valid(tool: Callable[[str], str], configs: Path) -> None
 
 
 def test_alertmanager_needs_rendering_and_then_is_valid(
-    tool: Callable[[str], str], configs: Path, tmp_path: Path
-) -> None:
+    tool: Callable[[str], str], configs: Path, tmp_path: Path,
+    alertmanager_env: Callable[..., dict[str, str]],
+) -> None:  # fmt: skip
     # As committed, the placeholder is no URL: 0.25 does not expand it, so it must be rendered.
     raw = run(tool("amtool"), "check-config", str(configs / "alertmanager.yml"))
     assert raw.returncode != 0
     assert "unsupported scheme" in raw.stdout + raw.stderr
-    rendered = alertmanager_config.write(
-        tmp_path / "am.yml", {"TABSHIP_RETRAIN_WEBHOOK_URL": WEBHOOK}
-    )
+    env = alertmanager_env(tmp_path, WEBHOOK)
+    rendered = alertmanager_config.write(tmp_path / "am.yml", env)
     done = run(tool("amtool"), "check-config", str(rendered))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"url: {WEBHOOK}" in rendered.read_text() or f'url: "{WEBHOOK}"' in rendered.read_text()
+    (hook,) = yaml.safe_load(rendered.read_text())["receivers"][2]["webhook_configs"]
+    assert hook["url"] == WEBHOOK
+    assert hook["http_config"]["authorization"] == {
+        "type": "Bearer", "credentials_file": env["TABSHIP_RETRAIN_WEBHOOK_TOKEN_FILE"],
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -61,11 +65,10 @@ def test_alertmanager_needs_rendering_and_then_is_valid(
     ],
 )
 def test_alertmanager_routes_by_severity_and_sends_retrain_alerts_to_the_webhook(
-    tool: Callable[[str], str], tmp_path: Path, labels: list[str], receivers: str
-) -> None:
-    config = alertmanager_config.write(
-        tmp_path / "am.yml", {"TABSHIP_RETRAIN_WEBHOOK_URL": WEBHOOK}
-    )
+    tool: Callable[[str], str], tmp_path: Path, labels: list[str], receivers: str,
+    alertmanager_env: Callable[..., dict[str, str]],
+) -> None:  # fmt: skip
+    config = alertmanager_config.write(tmp_path / "am.yml", alertmanager_env(tmp_path, WEBHOOK))
     done = run(tool("amtool"), "config", "routes", "test", f"--config.file={config}", *labels)
     assert done.stdout.strip() == receivers, done.stdout + done.stderr
 
@@ -75,6 +78,19 @@ def test_rendering_refuses_a_missing_or_malformed_url(value: str) -> None:
     text = 'url: "${TABSHIP_RETRAIN_WEBHOOK_URL}"\n'
     with pytest.raises(ToolError, match="TABSHIP_RETRAIN_WEBHOOK_URL"):
         alertmanager_config.render(text, {"TABSHIP_RETRAIN_WEBHOOK_URL": value} if value else {})
+
+
+@pytest.mark.parametrize("value", ["", "relative/token", "/no/such/token-file", "/a b"])
+def test_rendering_refuses_a_missing_or_malformed_token_file(value: str) -> None:
+    text = 'credentials_file: "${TABSHIP_RETRAIN_WEBHOOK_TOKEN_FILE}"\n'
+    env = {"TABSHIP_RETRAIN_WEBHOOK_TOKEN_FILE": value} if value else {}
+    with pytest.raises(ToolError, match="TABSHIP_RETRAIN_WEBHOOK_TOKEN_FILE"):
+        alertmanager_config.render(text, env)
+
+
+def test_rendering_refuses_a_placeholder_it_does_not_know() -> None:
+    with pytest.raises(ToolError, match="TABSHIP_OTHER"):
+        alertmanager_config.render('x: "${TABSHIP_OTHER}"\n', {"TABSHIP_OTHER": "http://h/x"})
 
 
 def test_every_alert_has_a_severity_and_annotations_with_its_value(configs: Path) -> None:

@@ -68,7 +68,7 @@ def push_drift(gateway: str) -> None:
 
 
 def test_traffic_and_a_drift_alert_go_through_the_stack(
-    stack: dict[str, str], webhook: tuple[str, list[dict[str, Any]]]
+    stack: dict[str, str], webhook: tuple[str, Any]
 ) -> None:
     service, prometheus = stack["service"], stack["prometheus"]
     document = fetch(f"{service}/docs.json")
@@ -103,9 +103,9 @@ def test_traffic_and_a_drift_alert_go_through_the_stack(
     assert "0.400" in alert["annotations"]["description"]
     assert "retrain" in [r["name"] for r in alert["receivers"]]
 
-    _, received = webhook
+    _, recorder = webhook
     posted = wait_until(
-        lambda: [a for hook in received for a in hook["alerts"]
+        lambda: [a for hook in recorder.requests for a in hook.json()["alerts"]
                  if a["labels"]["alertname"] == "TabshipFeatureDrift"
                  and a["labels"].get("feature") == "age"],
         "the retraining webhook to receive the drift alert for age",

@@ -6,6 +6,7 @@
     publish TAG                     build and upload the package a release tag names
     alertmanager-config --out FILE  configs/monitoring/alertmanager.yml with the webhook URL filled in
     dashboards [--check]            write (or check) configs/monitoring/dashboards/*.json
+    promotion [--outcome F] [--gitlab-child F]  after a retrain: tell CI whether it promoted
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tabship_dev import alertmanager_config, artifacts, dashboards, release, versions
+from tabship_dev import alertmanager_config, artifacts, dashboards, promotion, release, versions
 from tabship_dev.workspace import PACKAGES, ToolError, git
 
 
@@ -99,6 +100,13 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promotion(args: argparse.Namespace) -> int:
+    """Tell the CI system whether the retrain promoted (the marker, GITHUB_OUTPUT, GitLab child)."""
+    _, line = promotion.publish(args.outcome, os.environ.get("GITHUB_OUTPUT"), args.gitlab_child)
+    print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     top = argparse.ArgumentParser(
@@ -135,6 +143,11 @@ def parser() -> argparse.ArgumentParser:
     boards.add_argument("--folder", type=Path, default=dashboards.FOLDER)
     boards.add_argument("--check", action="store_true", help="fail when the files are not current")
     boards.set_defaults(run=cmd_dashboards)
+    promoted = commands.add_parser("promotion", help="after a retrain: did it promote?")
+    promoted.add_argument("--outcome", type=Path, default=promotion.OUTCOME,
+                          help="the retrain's outcome (default: dist/retrain/outcome.json)")  # fmt: skip
+    promoted.add_argument("--gitlab-child", type=Path, help="write GitLab's child pipeline here")
+    promoted.set_defaults(run=cmd_promotion)
     return top
 
 

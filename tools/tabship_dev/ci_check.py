@@ -1,4 +1,6 @@
-"""Check the three CI definitions: same nox sessions in the same order, each step one command.
+"""Check the three CI definitions: same nox sessions in the same order, each step one command,
+for both pipelines: CI (pushes, merge requests, tags) and the retrain pipeline (schedules,
+triggers), and that neither pipeline runs the other's jobs.
 
 Run by `nox -s ci_check` (with the schema and linters around it). Usable on any checkout:
 `PYTHONPATH=tools python -m tabship_dev.ci_check --root PATH`. Exits 1 and names every fault it found.
@@ -42,6 +44,21 @@ STAGES = [
 ]
 
 
+RETRAIN_STAGES = ["monitor", "retrain", "promotion", "build", "image", "deploy"]
+# The pipeline sources GitLab's retrain pipeline runs for, and only it.
+RETRAIN_SOURCES = {"schedule", "trigger", "api"}
+# The build parameters the retraining receiver sends Jenkins (tabship.models.dispatch.ci_variables).
+RECEIVER_PARAMETERS = ("TABSHIP_TRIGGER", "TABSHIP_DATASET", "TABSHIP_MODEL_NAME", "TABSHIP_ALERTS")
+GITHUB = {"CI": ".github/workflows/ci.yml", "retrain": ".github/workflows/retrain.yml"}
+# GitLab: one pipeline config (the root file includes both); the retrain's release is a child.
+GITLAB = {
+    "CI": ["ci-cd/gitlab-ci.yml"],
+    "retrain": ["ci-cd/gitlab-retrain.yml", "ci-cd/gitlab-release.yml"],
+}
+JENKINS = {"CI": "ci-cd/Jenkinsfile", "retrain": "ci-cd/Jenkinsfile.retrain"}
+EXPECTED = {"CI": STAGES, "retrain": RETRAIN_STAGES}
+
+
 class Faults(list[str]):
     """Faults found so far, each a one-line message naming the file and the job or stage."""
 
@@ -67,10 +84,15 @@ def _one_command(
     found.append((job, session))
 
 
-def github_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
-    """(job, session) pairs of .github/workflows/ci.yml, in file order."""
-    path = root / ".github/workflows/ci.yml"
-    workflow: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+def _yaml(path: Path) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def github_steps(root: Path, faults: Faults, file: str = GITHUB["CI"]) -> list[tuple[str, str]]:
+    """(job, session) pairs of a workflow (default: .github/workflows/ci.yml), in file order."""
+    path = root / file
+    workflow = _yaml(path)
     found: list[tuple[str, str]] = []
     for job, body in (workflow.get("jobs") or {}).items():
         runs = [step["run"] for step in body.get("steps", []) if "run" in step]
@@ -78,28 +100,35 @@ def github_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
     return found
 
 
-def gitlab_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
-    """(job, session) pairs of ci-cd/gitlab-ci.yml, in stage order."""
-    path = root / "ci-cd/gitlab-ci.yml"
-    pipeline: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    stages: list[str] = pipeline.get("stages", [])
-    jobs = []
-    for name, body in pipeline.items():
-        if not isinstance(body, dict) or "script" not in body:
-            continue
-        if body.get("stage") not in stages:
-            faults.append(f"{path}: job {name}: stage {body.get('stage')!r} is not in `stages`")
-            continue
-        jobs.append((stages.index(body["stage"]), name, body["script"]))
+def gitlab_steps(
+    root: Path, faults: Faults, files: list[str] = GITLAB["CI"]
+) -> list[tuple[str, str]]:
+    """(job, session) pairs of GitLab config files (default: ci-cd/gitlab-ci.yml), file by file
+    (a later one is a child pipeline), each in stage order. A file without `stages` uses
+    ci-cd/gitlab-ci.yml's, as an included file does."""
+    shared: list[str] = _yaml(root / GITLAB["CI"][0]).get("stages", [])
     found: list[tuple[str, str]] = []
-    for _, name, script in sorted(jobs, key=lambda job: job[0]):
-        _one_command(path, name, script, faults, found)
+    for file in files:
+        path = root / file
+        pipeline = _yaml(path)
+        stages: list[str] = pipeline.get("stages", shared)
+        jobs = []
+        for name, body in pipeline.items():
+            if not isinstance(body, dict) or "script" not in body:
+                continue
+            if body.get("stage") not in stages:
+                faults.append(f"{path}: job {name}: stage {body.get('stage')!r} is not in `stages`")
+                continue
+            jobs.append((stages.index(body["stage"]), name, body["script"]))
+        for _, name, script in sorted(jobs, key=lambda job: job[0]):
+            _one_command(path, name, script, faults, found)
     return found
 
 
-def jenkins_steps(root: Path, faults: Faults) -> list[tuple[str, str]]:
-    """(stage, session) pairs of ci-cd/Jenkinsfile, in file order; checks dash compatibility."""
-    path = root / "ci-cd/Jenkinsfile"
+def jenkins_steps(root: Path, faults: Faults, file: str = JENKINS["CI"]) -> list[tuple[str, str]]:
+    """(stage, session) pairs of a Jenkinsfile (default: ci-cd/Jenkinsfile), in file order;
+    checks dash compatibility."""
+    path = root / file
     text = path.read_text(encoding="utf-8")
     found = []
     for match in re.finditer(r"stage\('([^']+)'\)\s*\{(.*?)\n {8}\}", text, flags=re.DOTALL):
@@ -137,26 +166,104 @@ def nox_sessions(root: Path) -> set[str]:
     return set(names)
 
 
+def _events(workflow: dict[Any, Any]) -> set[str]:
+    # YAML 1.1 reads the key `on` as True.
+    events = workflow.get("on", workflow.get(True)) or {}
+    return {events} if isinstance(events, str) else set(events)
+
+
+def _pipeline_sources(condition: str) -> set[str]:
+    return set(re.findall(r'\$CI_PIPELINE_SOURCE == "(\w+)"', condition))
+
+
+def _github_trigger_faults(root: Path) -> list[str]:
+    found = []
+    ci, retrain = (_yaml(root / GITHUB[name]) for name in ("CI", "retrain"))
+    if _events(ci) & {"schedule", "repository_dispatch", "workflow_dispatch"}:
+        found.append(f"{GITHUB['CI']}: runs on schedules or dispatches, which are the retrain's")
+    if _events(retrain) != {"schedule", "workflow_dispatch", "repository_dispatch"}:
+        found.append(f"{GITHUB['retrain']}: runs on {sorted(_events(retrain))}, expected "
+                     "schedule, workflow_dispatch and repository_dispatch only")  # fmt: skip
+    event_type = _yaml(root / "configs/receiver.yaml").get("github", {}).get("event_type")
+    dispatch = (retrain.get("on", retrain.get(True)) or {}).get("repository_dispatch") or {}
+    if event_type not in dispatch.get("types", []):
+        found.append(f"{GITHUB['retrain']}: repository_dispatch types {dispatch.get('types')} "
+                     f"lack the receiver's event_type {event_type!r} (configs/receiver.yaml)")  # fmt: skip
+    return found
+
+
+def _gitlab_trigger_faults(root: Path) -> list[str]:
+    found = []
+    for file, retrain_file in ((GITLAB["CI"][0], False), (GITLAB["retrain"][0], True)):
+        for name, body in _yaml(root / file).items():
+            if not isinstance(body, dict) or not ({"script", "trigger"} & set(body)):
+                continue
+            rules = body.get("rules") or [{}]
+            sources = [_pipeline_sources(rule.get("if", "")) for rule in rules]
+            if retrain_file and (not all(sources) or set().union(*sources) - RETRAIN_SOURCES):
+                found.append(f"{file}: job {name}: every rule must name only the retrain's "
+                             f"pipeline sources {sorted(RETRAIN_SOURCES)}")  # fmt: skip
+            if not retrain_file and (
+                rules[0].get("when") != "never" or sources[0] != RETRAIN_SOURCES
+            ):
+                found.append(f"{file}: job {name}: its first rule must keep it out of the retrain "
+                             "pipeline (sources schedule, trigger, api: when: never)")  # fmt: skip
+    return found
+
+
+def _jenkins_trigger_faults(root: Path) -> list[str]:
+    found = []
+    retrain = (root / JENKINS["retrain"]).read_text(encoding="utf-8")
+    if not re.search(r"triggers\s*\{\s*cron\(", retrain):
+        found.append(f"{JENKINS['retrain']}: no `triggers {{ cron(...) }}`")
+    found += [
+        f"{JENKINS['retrain']}: no parameter {name}, which the receiver sends"
+        for name in RECEIVER_PARAMETERS
+        if f"name: '{name}'" not in retrain
+    ]
+    if "triggers" in (root / JENKINS["CI"]).read_text(encoding="utf-8"):
+        found.append(f"{JENKINS['CI']}: CI has no triggers of its own; schedules are the retrain's")
+    return found
+
+
+def trigger_faults(root: Path) -> list[str]:
+    """Where the CI pipeline could run on a schedule or trigger, or the retrain pipeline on a
+    push; and where the receiver's dispatches would find nothing listening."""
+    return (
+        _github_trigger_faults(root) + _gitlab_trigger_faults(root) + _jenkins_trigger_faults(root)
+    )
+
+
 def check(root: Path) -> Faults:
-    """Every fault in the three definitions."""
+    """Every fault in the three systems' definitions of both pipelines."""
     faults = Faults()
-    systems = {
-        "GitHub Actions": github_steps(root, faults),
-        "GitLab CI": gitlab_steps(root, faults),
-        "Jenkins": jenkins_steps(root, faults),
-    }
-    orders = {name: [session for _, session in steps] for name, steps in systems.items()}
-    reference = orders["GitHub Actions"]
-    if reference[: len(STAGES)] != STAGES:
-        faults.append(f"GitHub Actions: the first stages are {reference}, expected {STAGES} first")
-    for name, order in orders.items():
-        if order != reference:
-            faults.append(f"{name} runs {order}, but GitHub Actions runs {reference}")
     known = nox_sessions(root)
-    for name, steps in systems.items():
-        for step, session in steps:
-            if not session.startswith("invoke:") and session not in known:
-                faults.append(f"{name}: {step} runs `nox -s {session}`, which is not a nox session")
+    for pipeline, expected in EXPECTED.items():
+        systems = {
+            "GitHub Actions": github_steps(root, faults, GITHUB[pipeline]),
+            "GitLab CI": gitlab_steps(root, faults, GITLAB[pipeline]),
+            "Jenkins": jenkins_steps(root, faults, JENKINS[pipeline]),
+        }
+        orders = {name: [session for _, session in steps] for name, steps in systems.items()}
+        reference = orders["GitHub Actions"]
+        if pipeline == "CI" and reference[: len(expected)] != expected:
+            faults.append(
+                f"GitHub Actions: the first stages are {reference}, expected {expected} first"
+            )
+        if pipeline == "retrain" and reference != expected:
+            faults.append(
+                f"GitHub Actions: the retrain pipeline runs {reference}, expected {expected}"
+            )
+        for name, order in orders.items():
+            if order != reference:
+                faults.append(f"{name} runs {order}, but GitHub Actions runs {reference}")
+        for name, steps in systems.items():
+            for step, session in steps:
+                if not session.startswith("invoke:") and session not in known:
+                    faults.append(
+                        f"{name}: {step} runs `nox -s {session}`, which is not a nox session"
+                    )
+    faults.extend(trigger_faults(root))
     return faults
 
 
@@ -174,7 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ci_check: {fault}", file=sys.stderr)
     if faults:
         return 1
-    print("ci_check: GitHub Actions, GitLab CI and Jenkins run the same sessions in the same order")
+    print(
+        "ci_check: GitHub Actions, GitLab CI and Jenkins run the same sessions in the same order,"
+        " in CI and in the retrain pipeline"
+    )
     return 0
 
 

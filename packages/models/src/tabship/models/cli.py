@@ -217,6 +217,22 @@ def _retrain(args: argparse.Namespace, project: Project) -> int:
     return RETRAIN_EXIT[outcome.status]
 
 
+def _receive(args: argparse.Namespace, project: Project) -> int:
+    """Serve Alertmanager's webhook and start retrains (see tabship.models.receiver)."""
+    from dataclasses import replace
+
+    from tabship.models.receiver import serve
+    from tabship.models.receiver_config import load_receiver_config
+
+    config = load_receiver_config(args.config or project.configs / "receiver.yaml", project.root)
+    overrides = {"host": args.host, "port": args.port}
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    # Alerts name the model; the retrain command takes the dataset whose train.yaml names it.
+    names = project.dataset_names()
+    datasets = {load_train_config(project.dataset(name)).model_name: name for name in names}
+    return serve(config, datasets)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
@@ -260,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrain.add_argument("--log", type=Path, help="the service's prediction log folder")
     retrain.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
     retrain.add_argument("--outcome", type=Path, help="also write the outcome JSON to this file")
+    receive = commands.add_parser("receive", help="serve Alertmanager's webhook: start retrains")
+    receive.add_argument("--config", type=Path, help="default: configs/receiver.yaml")
+    receive.add_argument("--host", help="interface to listen on (default: the config's)")
+    receive.add_argument("--port", type=int, help="port to listen on, 0 for any free one")
     for sub in commands.choices.values():
         sub.add_argument(
             "--dataset", default=None,
@@ -274,6 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "versions": _versions,
         "monitor": _monitor,
         "retrain": _retrain,
+        "receive": _receive,
     }
     try:
         return handlers[args.command](args, find_project(args.project))
