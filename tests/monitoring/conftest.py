@@ -252,15 +252,13 @@ def webhook() -> Iterator[tuple[str, Recorder]]:
     server.close()
 
 
-@pytest.fixture(scope="session")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory,
-    served: str,
-    webhook: tuple[str, Recorder],
-) -> Iterator[dict[str, str]]:
-    """Base URLs of the running service, pushgateway, alertmanager and prometheus."""
+def start_stack(
+    folder: Path, service: str, webhook: str, token: str = "test-token"
+) -> tuple[dict[str, str], list[subprocess.Popen[bytes]]]:
+    """A Pushgateway, an Alertmanager (posting to WEBHOOK with TOKEN) and a Prometheus (scraping
+    SERVICE and the gateway) on free ports, their data in FOLDER: (base URLs, processes). The
+    caller stops the processes (processes.stop, last first); on a failure here they are stopped."""
     programs = {name: find_tool(name) for name in TOOLS}
-    folder = tmp_path_factory.mktemp("stack")
     ports = {name: processes.free_port() for name in ("pushgateway", "alertmanager", "prometheus")}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     host = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
@@ -270,10 +268,10 @@ def stack(
             [programs["prometheus-pushgateway"], f"--web.listen-address={host['pushgateway']}"],
             f"{urls['pushgateway']}/-/ready", folder / "pushgateway.log",
         ))  # fmt: skip
-        started.append(start_alertmanager(folder, webhook[0], ports["alertmanager"]))
-        targets = (served, urls["pushgateway"])
+        started.append(start_alertmanager(folder, webhook, ports["alertmanager"], token))
+        targets = (service, urls["pushgateway"])
         config = prometheus_copy(
-            folder, served.removeprefix("http://"), host["pushgateway"], host["alertmanager"]
+            folder, service.removeprefix("http://"), host["pushgateway"], host["alertmanager"]
         )
         started.append(processes.start(
             [programs["prometheus"], f"--config.file={config}",
@@ -287,7 +285,29 @@ def stack(
         processes.wait_until(
             lambda: len(json.loads(get(up))["data"]["result"]) == len(targets), "both targets up"
         )
-        yield {"service": served, **urls}
+    except BaseException:
+        for process in reversed(started):
+            processes.stop(process)
+        raise
+    return {"service": service, **urls}, started
+
+
+@pytest.fixture(scope="session")
+def stack_at() -> Callable[..., tuple[dict[str, str], list[subprocess.Popen[bytes]]]]:
+    """start_stack(folder, service, webhook, token="test-token"), as a fixture."""
+    return start_stack
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    served: str,
+    webhook: tuple[str, Recorder],
+) -> Iterator[dict[str, str]]:
+    """Base URLs of the running service, pushgateway, alertmanager and prometheus."""
+    urls, started = start_stack(tmp_path_factory.mktemp("stack"), served, webhook[0])
+    try:
+        yield urls
     finally:
         for process in reversed(started):
             processes.stop(process)

@@ -78,6 +78,7 @@ class RetrainOutcome:
     verdict: dict[str, Any] | None = None
     run_id: str | None = None
     card_path: str | None = None
+    report: str | None = None  # the monitor report recorded as the cause
     started_at: str = ""
     seconds: float = 0.0
 
@@ -112,6 +113,12 @@ def _read_report(path: Path | None) -> dict[str, Any] | None:
     return report
 
 
+def _latest_report(project: Project, model_name: str) -> Path | None:
+    """The newest `tabship-models monitor` report of MODEL_NAME (folders are named by time)."""
+    found = sorted((project.artifacts / "monitoring" / model_name).glob("*/report.json"))
+    return found[-1] if found else None
+
+
 def _record(folder: Path, outcome: RetrainOutcome) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / HISTORY).open("a", encoding="utf-8") as handle:
@@ -128,7 +135,10 @@ def retrain(
     run = load_run_config(project, dataset)
     config = load_retrain_config(run.files.retrain_config)
     name = run.train.model_name
-    report = _read_report(request.report)
+    report_path = request.report
+    if report_path is None and request.trigger not in ("manual", "schedule"):
+        report_path = _latest_report(project, name)  # the alert came from the monitor's last run
+    report = _read_report(report_path)
     registry = Registry(project, name, run.train.experiment)
     champion = registry.alias(CHAMPION)
     if champion is None:
@@ -142,6 +152,7 @@ def retrain(
         model_name=name,
         trigger=request.trigger,
         champion=champion.version,
+        report=str(report_path) if report_path else None,
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock)),
     )
     left = _cooldown_left(folder, config, clock)
