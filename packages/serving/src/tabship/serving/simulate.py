@@ -37,11 +37,16 @@ class Shift:
     sd: float
 
     @classmethod
-    def parse(cls, text: str) -> Shift:
+    def parse(cls, text: str, option: str = "--shift") -> Shift:
         match = SHIFT.match(text)
         if match is None:
-            raise ValueError(f"--shift {text!r}: expected FEATURE=SD, e.g. age=0.5")
+            raise ValueError(f"{option} {text!r}: expected FEATURE=SD, e.g. age=0.5")
         return cls(match["feature"], float(match["sd"]))
+
+    @property
+    def text(self) -> str:
+        """The option's value, as it would be typed."""
+        return f"{self.feature}={self.sd:g}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,14 @@ class Move:
             raise ValueError(
                 f"--move {text!r}: expected FEATURE:FROM>TO=SHARE, e.g. sex:Male>Female=0.1"
             )
+        if float(match["share"]) > 1:
+            raise ValueError(f"--move {text!r}: SHARE is a share of all rows, from 0 to 1")
         return cls(match["feature"], match["source"], match["target"], float(match["share"]))
+
+    @property
+    def text(self) -> str:
+        """The option's value, as it would be typed."""
+        return f"{self.feature}:{self.source}>{self.target}={self.share:g}"
 
 
 def resample_by(
@@ -79,11 +91,16 @@ def offset(frame: pd.DataFrame, shift: Shift) -> pd.DataFrame:
     """FRAME with the feature's values moved by SD of its standard deviations."""
     out = frame.copy()
     values = out[shift.feature]
-    moved = values + shift.sd * float(values.std())
-    if pd.api.types.is_integer_dtype(values.dtype):
-        moved = moved.round().astype(values.dtype)
-    out[shift.feature] = moved
+    out[shift.feature] = like(values + shift.sd * float(values.std()), values)
     return out
+
+
+def like(moved: pd.Series, original: pd.Series) -> pd.Series:
+    """MOVED in ORIGINAL's dtype: rounded where it holds integers (a request's integer field
+    refuses 40.5)."""
+    if pd.api.types.is_integer_dtype(original.dtype):
+        return moved.round().astype(original.dtype)
+    return moved
 
 
 def move_share(frame: pd.DataFrame, move: Move, rng: np.random.Generator) -> pd.DataFrame:
@@ -118,6 +135,14 @@ def shifted_rows(
     for move in moves:
         frame = move_share(frame, move, rng)
     return frame
+
+
+def is_number(text: str | None) -> bool:
+    """Whether TEXT is a finite number (an option's value)."""
+    try:
+        return text is not None and bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
 
 
 def records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
