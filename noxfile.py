@@ -331,7 +331,7 @@ def promotion(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def simulate(session: nox.Session) -> None:
-    """Shifted holdout traffic to a running service, and its labels (`-- --shift age=0.5`)."""
+    """Shifted holdout traffic to a running service or a prediction log, and its labels (`-- --help`)."""
     run_cli(session, "serving", "simulate")
 
 

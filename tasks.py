@@ -183,27 +183,44 @@ def receive(c: Context, config: str = "", host: str = "", port: int = 0) -> None
 
 
 @task(
-    iterable=["shift", "offset", "move"],
+    iterable=["shift", "offset", "move", "flip", "break_"],
     help={
         "rows": "records to send (default 5000)",
         "shift": "FEATURE=SD: resample so the feature's mean moves by SD standard deviations",
         "offset": "FEATURE=SD: move the feature's values by SD standard deviations",
         "move": "FEATURE:FROM>TO=SHARE: move a share of rows between two categories",
+        "label_rate": "P: label shift, resample by label to positive rate P",
+        "flip": "FEATURE=VALUE, FEATURE>N or FEATURE<N, then @SHARE: the slice's labels flip",
+        "break_": "FEATURE=constant[:VALUE], FEATURE=missing or FEATURE=scale:FACTOR",
+        "to_log": "no service: score in-process into the project's prediction log",
+        "log": "like --to-log, into this prediction log folder",
+        "label_share": "write labels for this share of the rows only (default 1)",
+        "label_files": "write the labels as this many files (default 1)",
         "url": "service URL (default: http://127.0.0.1:3000)",
         "seed": "random seed (default 0)",
+        "json": "print one JSON object",
         "dataset": DATASET_HELP,
     },
 )
 def simulate(
     c: Context, rows: int = 5000, shift: list[str] | None = None,
-    offset: list[str] | None = None, move: list[str] | None = None, url: str = "", seed: int = 0,
-    dataset: str = "",
+    offset: list[str] | None = None, move: list[str] | None = None, label_rate: str = "",
+    flip: list[str] | None = None, break_: list[str] | None = None, to_log: bool = False,
+    log: str = "", label_share: str = "", label_files: int = 0, url: str = "", seed: int = 0,
+    json: bool = False, dataset: str = "",
 ) -> None:  # fmt: skip
-    """Send shifted holdout rows to the running service and write their labels (nox -s simulate)."""
+    """Shifted holdout traffic to the running service or the prediction log, and its labels."""
     args = ["--rows", str(rows), "--seed", str(seed), *(["--url", url] if url else [])]
     args += [f"--shift={s}" for s in shift or []] + [f"--offset={o}" for o in offset or []]
-    args += [f"--move={m}" for m in move or []]
-    _nox(c, "simulate", *args, *_dataset(dataset))
+    args += [f"--move={m}" for m in move or []] + [f"--flip={f}" for f in flip or []]
+    args += [f"--break={b}" for b in break_ or []]
+    args += [f"--label-rate={label_rate}"] if label_rate else []
+    args += [f"--label-share={label_share}"] if label_share else []
+    args += [f"--label-files={label_files}"] if label_files else []
+    # nox runs in the repository's root: a log folder relative to where invoke started must not move.
+    args += ["--to-log"] if to_log else []
+    args += [f"--log={Path(log).resolve()}"] if log else []
+    _nox(c, "simulate", *args, *(["--json"] if json else []), *_dataset(dataset))
 
 
 @task(

@@ -1,28 +1,21 @@
-"""The simulated shifts, on a frame: each moves what it says and nothing else."""
+"""The simulated covariate shifts, on a frame: each moves what it says and nothing else; and every
+kind of shift combined in one seeded plan, each effect measured on the rows produced."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from tabship.serving.simulate import Move, Shift, move_share, offset, resample_by, shifted_rows
+from tabship.serving.breakage import Break
+from tabship.serving.labelshift import Flip, is_positive
+from tabship.serving.simulate import Move, Shift, move_share, offset, resample_by
+from tabship.serving.traffic import Plan, produce
 
-
-def _frame(n: int = 20_000) -> pd.DataFrame:
-    rng = np.random.default_rng(3)
-    return pd.DataFrame(
-        {
-            "age": rng.integers(18, 80, n).astype("int64"),
-            "hours": rng.normal(40, 10, n),
-            "sex": rng.choice(["Female", "Male"], n, p=[0.35, 0.65]),
-            "income": rng.choice(["<=50K", ">50K"], n),
-        }
-    )
+from .frames import adult_like
 
 
 def test_offset_moves_one_feature_by_its_standard_deviations_only() -> None:
-    frame = _frame()
+    frame = adult_like()
     moved = offset(frame, Shift.parse("age=0.5"))
     assert moved["age"].dtype == np.int64
     change = (moved["age"].mean() - frame["age"].mean()) / frame["age"].std()
@@ -31,19 +24,21 @@ def test_offset_moves_one_feature_by_its_standard_deviations_only() -> None:
 
 
 def test_move_share_moves_exactly_that_share_between_two_categories() -> None:
-    frame = _frame()
+    frame = adult_like()
     moved = move_share(frame, Move.parse("sex:Male>Female=0.1"), np.random.default_rng(0))
     assert (moved["sex"] == "Female").sum() - (frame["sex"] == "Female").sum() == 2000
     assert moved.drop(columns="sex").equals(frame.drop(columns="sex"))
 
 
 def test_resampling_by_a_feature_tilts_its_mean_and_is_seeded() -> None:
-    frame = _frame()
-    once = shifted_rows(frame, 20_000, [Shift.parse("hours=0.5")], [], seed=1)
-    again = shifted_rows(frame, 20_000, [Shift.parse("hours=0.5")], [], seed=1)
-    assert once.equals(again)
-    change = (once["hours"].mean() - frame["hours"].mean()) / frame["hours"].std()
+    frame = adult_like()
+    plan = Plan(rows=20_000, seed=1, shifts=(Shift.parse("hours=0.5"),))
+    once = produce(frame, plan, "income", ">50K")
+    again = produce(frame, plan, "income", ">50K")
+    assert once.frame.equals(again.frame)
+    change = (once.frame["hours"].mean() - frame["hours"].mean()) / frame["hours"].std()
     assert 0.4 < change < 0.6  # exponential tilting of a normal moves its mean by k sd
+    assert once.effects[0]["moved_sd"] == pytest.approx(change)
     assert len(resample_by(frame, Shift("age", 0.0), 100, np.random.default_rng(0))) == 100
 
 
@@ -51,3 +46,44 @@ def test_resampling_by_a_feature_tilts_its_mean_and_is_seeded() -> None:
 def test_a_malformed_shift_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="expected FEATURE=SD"):
         Shift.parse(text)
+    with pytest.raises(ValueError, match=r"^--offset"):
+        Shift.parse(text, "--offset")
+
+
+def test_every_shift_combined_is_applied_in_order_and_measured() -> None:
+    frame = adult_like()
+    plan = Plan(
+        rows=10_000,
+        seed=7,
+        shifts=(Shift.parse("hours=0.3"),),
+        offsets=(Shift.parse("age=0.5"),),
+        moves=(Move.parse("sex:Male>Female=0.1"),),
+        label_rate=0.4,
+        flips=(Flip.parse("age>70"),),
+        breaks=(Break.parse("hours=missing"),),
+    )
+    traffic = produce(frame, plan, "income", ">50K")
+    out, effects = traffic.frame, traffic.effects
+    assert [e["kind"] for e in effects] == [
+        "shift",
+        "label-rate",
+        "offset",
+        "move",
+        "flip",
+        "break",
+    ]
+    assert len(out) == 10_000
+    label_rate, move, flip, broken = effects[1], effects[3], effects[4], effects[5]
+    assert label_rate["positive_rate_after"] == 0.4  # exactly round(0.4 * rows) positives
+    assert move["rows_moved"] == 1000
+    assert move["share_after"] - move["share_before"] == pytest.approx(0.1)
+    # The flip judged the slice on the offset ages, and the rate it reports is the rows' own.
+    assert flip["slice_rows"] == int((out["age"] > 70).sum())
+    assert flip["rows_flipped"] == flip["slice_rows"]
+    assert flip["positive_rate_after"] == is_positive(out, "income", ">50K").mean()
+    assert out["hours"].isna().all() and broken["after"]["missing"] == 1.0
+    assert broken["before"]["missing"] == 0.0 and broken["rows_changed"] == 10_000
+    again = produce(frame, plan, "income", ">50K")
+    assert again.frame.equals(out) and again.effects == effects
+    other = produce(frame, Plan(**{**plan.__dict__, "seed": 8}), "income", ">50K")
+    assert not other.frame.equals(out)

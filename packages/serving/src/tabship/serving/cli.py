@@ -3,7 +3,8 @@
 tabship-serving build [--dataset NAME] [--json]     champion -> BentoML model store -> bento
 tabship-serving serve [--dataset NAME] [--port 3000] [--host 127.0.0.1] [--model TAG]
 tabship-serving predict FILE.csv [--url URL | --local [--dataset NAME]] [--json]
-tabship-serving simulate [--rows N] [--shift F=SD] [--move F:A>B=SHARE] [--url URL] [--json]
+tabship-serving simulate [--rows N] [--shift F=SD] [--offset F=SD] [--move F:A>B=SHARE]
+    [--label-rate P] [--flip SLICE[@SHARE]] [--break F=MODE] [--url URL | --to-log | --log DIR]
 
 serve and predict --local use the champion of the project's dataset (default: its
 default_dataset), stored first when it is not yet; with no project (a container), the newest
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tabship.serving import __version__
+from tabship.serving.simulatecli import add_simulate_options, cmd_simulate
 
 if TYPE_CHECKING:
     from tabship.data import Project
@@ -158,34 +160,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
-    """Shifted holdout rows to a running service; their labels into a folder, as CSV."""
-    from tabship.models import load_run_config, load_version
-    from tabship.serving.simulate import Move, Shift, send, shifted_rows
-
-    project = _project(args.project)
-    run = load_run_config(project, args.dataset)
-    data = load_version(project, run.data)
-    fields = [f.name for f in data.version.request_fields(run.data)]
-    try:
-        shifts = [Shift.parse(text) for text in args.shift]
-        offsets = [Shift.parse(text) for text in args.offset]
-        moves = [Move.parse(text) for text in args.move]
-    except ValueError as error:
-        print(f"tabship-serving simulate: {error}", file=sys.stderr)
-        return 2
-    frame = shifted_rows(data.holdout, args.rows, shifts, moves, args.seed, offsets)
-    # Where the monitor job looks for them: monitoring/<model name>/labels.
-    default = project.root / "monitoring" / run.train.model_name / "labels"
-    labels = None if args.no_labels else Path(args.labels or default)
-    result = send(
-        args.url, frame, fields, run.data.target.column, labels,
-        batch=args.batch, token=os.environ.get("TABSHIP_API_TOKEN"),
-    )  # fmt: skip
-    _emit(args, asdict(result), result.summary())
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     top = argparse.ArgumentParser(
@@ -229,30 +203,9 @@ def parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print one JSON object")
     predict.set_defaults(run=cmd_predict)
     simulate = commands.add_parser(
-        "simulate", help="send shifted holdout rows to a running service, and write their labels"
+        "simulate", help="shifted holdout rows to a service or a prediction log, and their labels"
     )
-    simulate.add_argument("--url", default=DEFAULT_URL, help=f"service URL (default {DEFAULT_URL})")
-    simulate.add_argument("--rows", type=int, default=5000, help="records to send (default 5000)")
-    simulate.add_argument(
-        "--shift", action="append", default=[], metavar="FEATURE=SD",
-        help="resample so FEATURE's mean moves by SD standard deviations (repeatable)",
-    )  # fmt: skip
-    simulate.add_argument(
-        "--offset", action="append", default=[], metavar="FEATURE=SD",
-        help="move FEATURE's values by SD standard deviations, nothing else (repeatable)",
-    )  # fmt: skip
-    simulate.add_argument(
-        "--move", action="append", default=[], metavar="FEATURE:FROM>TO=SHARE",
-        help="move SHARE of all rows from one category to another (repeatable)",
-    )  # fmt: skip
-    simulate.add_argument("--seed", type=int, default=0)
-    simulate.add_argument("--batch", type=int, default=1000, help="records per request")
-    simulate.add_argument(
-        "--labels", help="folder for the label files (default monitoring/MODEL/labels)"
-    )
-    simulate.add_argument("--no-labels", action="store_true", help="write no label file")
-    simulate.add_argument("--project", "--root", dest="project", help="project folder")
-    simulate.add_argument("--json", action="store_true", help="print one JSON object")
+    add_simulate_options(simulate, DEFAULT_URL)
     simulate.set_defaults(run=cmd_simulate)
     for command in (build, serve, predict, simulate):
         command.add_argument(

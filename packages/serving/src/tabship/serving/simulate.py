@@ -1,8 +1,10 @@
-"""Simulated production traffic: holdout rows, shifted on purpose, sent to a running service, and
-their true labels written later as `prediction_id,label` files, as labels arrive in production.
+"""Simulated production traffic, the covariate shifts: what moves the features' distributions.
 
-A test tool and a demo for monitoring. It is seeded, so a run can be reproduced. The shifts are
-plain functions of a frame:
+`tabship-serving simulate` takes holdout rows, shifts them on purpose (these shifts; the label's in
+labelshift.py; a broken upstream column in breakage.py; the order in traffic.py), sends them to a
+running service or straight into a prediction log (delivery.py), and writes their true labels as
+`prediction_id,label` files (groundtruth.py). It is seeded, so a run can be reproduced. The shifts
+are plain functions of a frame:
 - `resample_by`: covariate shift by resampling rows with weights exp(k * z) of one numeric
   feature's z-score (exponential tilting): its mean moves by about k standard deviations while
   every row stays a real row;
@@ -13,13 +15,9 @@ plain functions of a frame:
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,11 +35,16 @@ class Shift:
     sd: float
 
     @classmethod
-    def parse(cls, text: str) -> Shift:
+    def parse(cls, text: str, option: str = "--shift") -> Shift:
         match = SHIFT.match(text)
         if match is None:
-            raise ValueError(f"--shift {text!r}: expected FEATURE=SD, e.g. age=0.5")
+            raise ValueError(f"{option} {text!r}: expected FEATURE=SD, e.g. age=0.5")
         return cls(match["feature"], float(match["sd"]))
+
+    @property
+    def text(self) -> str:
+        """The option's value, as it would be typed."""
+        return f"{self.feature}={self.sd:g}"
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,14 @@ class Move:
             raise ValueError(
                 f"--move {text!r}: expected FEATURE:FROM>TO=SHARE, e.g. sex:Male>Female=0.1"
             )
+        if float(match["share"]) > 1:
+            raise ValueError(f"--move {text!r}: SHARE is a share of all rows, from 0 to 1")
         return cls(match["feature"], match["source"], match["target"], float(match["share"]))
+
+    @property
+    def text(self) -> str:
+        """The option's value, as it would be typed."""
+        return f"{self.feature}:{self.source}>{self.target}={self.share:g}"
 
 
 def resample_by(
@@ -79,11 +89,16 @@ def offset(frame: pd.DataFrame, shift: Shift) -> pd.DataFrame:
     """FRAME with the feature's values moved by SD of its standard deviations."""
     out = frame.copy()
     values = out[shift.feature]
-    moved = values + shift.sd * float(values.std())
-    if pd.api.types.is_integer_dtype(values.dtype):
-        moved = moved.round().astype(values.dtype)
-    out[shift.feature] = moved
+    out[shift.feature] = like(values + shift.sd * float(values.std()), values)
     return out
+
+
+def like(moved: pd.Series, original: pd.Series) -> pd.Series:
+    """MOVED in ORIGINAL's dtype: rounded where it holds integers (a request's integer field
+    refuses 40.5)."""
+    if pd.api.types.is_integer_dtype(original.dtype):
+        return moved.round().astype(original.dtype)
+    return moved
 
 
 def move_share(frame: pd.DataFrame, move: Move, rng: np.random.Generator) -> pd.DataFrame:
@@ -96,28 +111,12 @@ def move_share(frame: pd.DataFrame, move: Move, rng: np.random.Generator) -> pd.
     return out
 
 
-def shifted_rows(
-    holdout: pd.DataFrame,
-    rows: int,
-    shifts: Sequence[Shift],
-    moves: Sequence[Move],
-    seed: int,
-    offsets: Sequence[Shift] = (),
-) -> pd.DataFrame:
-    """ROWS holdout rows with every resampling shift, offset and move applied, in order."""
-    rng = np.random.default_rng(seed)
-    if shifts:
-        frame = holdout
-        for shift in shifts:
-            frame = resample_by(frame, shift, rows, rng)
-    else:
-        frame = holdout.sample(n=rows, replace=len(holdout) < rows, random_state=seed)
-        frame = frame.reset_index(drop=True)
-    for value_shift in offsets:
-        frame = offset(frame, value_shift)
-    for move in moves:
-        frame = move_share(frame, move, rng)
-    return frame
+def is_number(text: str | None) -> bool:
+    """Whether TEXT is a finite number (an option's value)."""
+    try:
+        return text is not None and bool(np.isfinite(float(text)))
+    except ValueError:
+        return False
 
 
 def records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
@@ -128,63 +127,3 @@ def records(frame: pd.DataFrame, fields: Sequence[str]) -> list[dict[str, Any]]:
         {str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
         for row in objects.to_dict(orient="records")
     ]
-
-
-@dataclass
-class SimulationResult:
-    """What was sent, what came back, and where the labels went."""
-
-    rows: int
-    requests: int
-    positives: int
-    labels_file: str | None
-    model_version: str
-
-    def summary(self) -> str:
-        labels = f"; labels in {self.labels_file}" if self.labels_file else ""
-        return (
-            f"{self.rows:,} records in {self.requests} requests scored by model "
-            f"v{self.model_version}: {self.positives:,} positive{labels}"
-        )
-
-
-def send(
-    url: str,
-    frame: pd.DataFrame,
-    fields: Sequence[str],
-    target: str,
-    labels_folder: Path | None,
-    batch: int = 1000,
-    token: str | None = None,
-) -> SimulationResult:
-    """POST FRAME's rows to URL/predict in batches; write `prediction_id,label` for each."""
-    import httpx
-
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    ids: list[str] = []
-    positives, requests, version = 0, 0, ""
-    with httpx.Client(base_url=url, timeout=120) as client:
-        for start in range(0, len(frame), batch):
-            part = frame.iloc[start : start + batch]
-            body = json.dumps({"records": records(part, fields)}).encode()
-            answer = client.post("/predict", content=body, headers=headers)
-            answer.raise_for_status()
-            document = answer.json()
-            requests += 1
-            version = str(document["model_version"])
-            ids += [p["prediction_id"] for p in document["predictions"]]
-            positives += sum(int(p["label"]) for p in document["predictions"])
-    written = None
-    if labels_folder is not None:
-        labels_folder.mkdir(parents=True, exist_ok=True)
-        path = labels_folder / f"labels-{time.strftime('%Y%m%dT%H%M%S')}-{len(ids)}.csv"
-        scratch = path.with_suffix(".tmp")
-        with scratch.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["prediction_id", "label"])
-            writer.writerows(zip(ids, frame[target].astype(str), strict=True))
-        scratch.replace(path)
-        written = str(path)
-    return SimulationResult(len(frame), requests, positives, written, version)
