@@ -194,6 +194,7 @@ def receive(c: Context, config: str = "", host: str = "", port: int = 0) -> None
         "break_": "FEATURE=constant[:VALUE], FEATURE=missing or FEATURE=scale:FACTOR",
         "to_log": "no service: score in-process into the project's prediction log",
         "log": "like --to-log, into this prediction log folder",
+        "source": "draw rows from this CSV or parquet file (the dataset's columns) not the holdout",
         "label_share": "write labels for this share of the rows only (default 1)",
         "label_files": "write the labels as this many files (default 1)",
         "url": "service URL (default: http://127.0.0.1:3000)",
@@ -207,7 +208,7 @@ def simulate(
     offset: list[str] | None = None, move: list[str] | None = None, label_rate: str = "",
     flip: list[str] | None = None, break_: list[str] | None = None, to_log: bool = False,
     log: str = "", label_share: str = "", label_files: int = 0, url: str = "", seed: int = 0,
-    json: bool = False, dataset: str = "",
+    json: bool = False, dataset: str = "", source: str = "",
 ) -> None:  # fmt: skip
     """Shifted holdout traffic to the running service or the prediction log, and its labels."""
     args = ["--rows", str(rows), "--seed", str(seed), *(["--url", url] if url else [])]
@@ -220,6 +221,7 @@ def simulate(
     # nox runs in the repository's root: a log folder relative to where invoke started must not move.
     args += ["--to-log"] if to_log else []
     args += [f"--log={Path(log).resolve()}"] if log else []
+    args += [f"--source={Path(source).resolve()}"] if source else []
     _nox(c, "simulate", *args, *(["--json"] if json else []), *_dataset(dataset))
 
 

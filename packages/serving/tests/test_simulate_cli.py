@@ -19,6 +19,8 @@ from tabship.serving.cli import main
 
 from .conftest import Project, Server
 
+REPO = Path(__file__).resolve().parents[3]
+
 SHIFTS = ["--offset", "age=0.2", "--move", "workclass:Private>Self-emp-inc=0.1",
           "--label-rate", "0.3", "--flip", "sex=Female@0.5", "--break", "fnlwgt=scale:10"]  # fmt: skip
 ID = re.compile(r"^[0-9a-f]{32}-\d+$")
@@ -146,7 +148,30 @@ def test_the_same_seed_gives_the_same_traffic(
     assert other != rows
 
 
+def test_rows_can_come_from_a_file_instead_of_the_holdout(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Rows the project never saw: adult.data beyond the small project's 2,000 training rows.
+    columns = ["age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
+               "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
+               "hours-per-week", "native-country", "income"]  # fmt: skip
+    raw = (REPO / "data" / "raw" / "adult.data").read_text(encoding="utf-8").splitlines()
+    rows = [line.split(", ") for line in raw[5000:5300] if "?" not in line and line]
+    fresh = tmp_path / "fresh.csv"
+    fresh.write_text("\n".join([",".join(columns), *(",".join(r) for r in rows)]) + "\n")
+    document = _simulate(capsys, project, "--log", str(tmp_path / "log"), "--labels",
+                         str(tmp_path / "labels"), "--rows", str(len(rows)), "--source",
+                         str(fresh), "--offset", "age=0.5")  # fmt: skip
+    logged = _lines(Path(document["log_file"]))
+    sent = {(r["fnlwgt"], r["education"]) for r in logged}
+    assert sent == {(int(r[2]), r[3]) for r in rows}  # every row came from the file
+    truth = {r[1] for r in _labels(document)}
+    assert truth <= {">50K", "<=50K"} and len(_labels(document)) == len(rows)
+    assert document["shifts"][0]["kind"] == "offset"
+
+
 @pytest.mark.parametrize(("args", "expected"), [
+    (["--source", "/nowhere.csv"], "--source /nowhere.csv: no such file"),
     (["--rows", "0"], "--rows '0': expected a whole number from 1"),
     (["--label-rate", "1.5"], "--label-rate '1.5': expected a share from 0 to 1"),
     (["--label-rate", "most"], "--label-rate 'most'"),

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tabship.data import Project
     from tabship.serving.traffic import Plan
 
@@ -28,6 +30,9 @@ def add_simulate_options(simulate: argparse.ArgumentParser, default_url: str) ->
         help="no service: score in this process and write the project's prediction log")  # fmt: skip
     add("--log", metavar="DIR", help="like --to-log, into this prediction log folder")
     add("--rows", default="5000", help="records to send (default 5000)")
+    add("--source", metavar="FILE",
+        help="draw rows from this CSV or parquet file (the dataset's column names, the target "
+             "included) instead of the holdout")  # fmt: skip
     for name, metavar, words in (
         ("shift", "FEATURE=SD", "resample so FEATURE's mean moves by SD standard deviations"),
         ("offset", "FEATURE=SD", "move FEATURE's values by SD standard deviations, nothing else"),
@@ -145,8 +150,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         fields = data.version.request_fields(run.data)
     try:
-        check_plan(plan, data.holdout, fields, target, positive)
-        traffic = produce(data.holdout, plan, target, positive)
+        pool = data.holdout if args.source is None else read_source(Path(args.source), data.holdout)
+        check_plan(plan, pool, fields, target, positive)
+        traffic = produce(pool, plan, target, positive)
         requests = batches(checked_records(traffic.frame, fields), size)
     except ValueError as error:
         return _refuse(error)
@@ -178,6 +184,36 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     }
     print(json.dumps(document, indent=2) if args.json else _summary(document))
     return 0
+
+
+def read_source(path: Path, like: pd.DataFrame) -> pd.DataFrame:
+    """Rows to draw from instead of the holdout: FILE's columns named as the dataset's (LIKE, the
+    holdout, gives the columns and the number dtypes). Fresh rows never seen in training or the
+    holdout make traffic whose retrain is judged fairly: replayed holdout rows, shifted, land in
+    training beside their own originals in the holdout."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise ValueError(f"--source {path}: no such file")
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--source {path}: not a readable CSV or parquet file ({error})") from None
+    columns = [
+        c for c in like.columns if c not in ("split", "row_id", "source_file", "source_line")
+    ]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"--source {path}: no column {missing[0]!r} (it needs {columns})")
+    if frame.empty:
+        raise ValueError(f"--source {path}: no rows")
+    numbers = {c: like[c].dtype for c in columns if pd.api.types.is_numeric_dtype(like[c])}
+    for name, dtype in numbers.items():
+        if not pd.api.types.is_numeric_dtype(frame[name]):
+            raise ValueError(f"--source {path}: column {name!r} holds text, not numbers")
+        if not frame[name].isna().any():
+            frame[name] = frame[name].astype(dtype)
+    return frame[columns].reset_index(drop=True)
 
 
 def _shown(path: str) -> str:
