@@ -25,10 +25,10 @@ MONITOR_NAME = "tabship_predictions"
 def log_predictions(
     records: Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]],
     scored: Scored,
-    model_version: str,
     kinds: Mapping[str, str],
 ) -> None:
-    """Log a request's rows. RECORDS is a list of records or a mapping of columns."""
+    """Log a request's rows, with the version that scored them. RECORDS is a list of records or
+    a mapping of columns."""
     n = len(scored.probability)
     with bentoml.monitor(MONITOR_NAME) as monitor:
         for name, kind in kinds.items():
@@ -36,7 +36,7 @@ def log_predictions(
         monitor.log_batch(scored.probability.tolist(), "score", "prediction", "numerical")
         monitor.log_batch(scored.label.tolist(), "label", "prediction", "categorical")
         monitor.log_batch(scored.prediction_ids, "prediction_id", "prediction", "categorical")
-        monitor.log_batch([model_version] * n, "model_version", "prediction", "categorical")
+        monitor.log_batch([scored.model_version] * n, "model_version", "prediction", "categorical")
 
 
 def _column(

@@ -192,7 +192,7 @@ class TabshipClassifier:
         return scored
 
     def _predictions(self, scored: Scored) -> list[dict[str, Any]]:
-        version = self.scorer.version
+        version = scored.model_version
         return [
             {"prediction_id": i, "probability": p, "label": label, "model_version": version}
             for i, p, label in zip(
@@ -208,14 +208,12 @@ class TabshipClassifier:
         """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
         scored = self._score(records, "predict")
         # The log is written after the response is sent: it costs more than scoring does.
-        ctx.response.background.add_task(
-            self.log_predictions, records, scored, self.scorer.version, self.kinds
-        )
+        ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
             {
-                "model_version": self.scorer.version,
+                "model_version": scored.model_version,
                 "predictions": self._predictions(scored),
                 "unknown_categories": scored.unseen,
             }
@@ -224,7 +222,7 @@ class TabshipClassifier:
     def predict_one(self, records: list[dict[str, Any]]) -> bytes:
         """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
         scored = self._score(records, "predict_one")
-        self.log_predictions(records, scored, self.scorer.version, self.kinds)
+        self.log_predictions(records, scored, self.kinds)
         return json.dumps(self._predictions(scored)).encode()
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
@@ -238,7 +236,7 @@ class TabshipClassifier:
                 self._predictions(scored), base, contributions, strict=True
             )
         ]
-        return _json({"model_version": self.scorer.version, "explanations": explanations})
+        return _json({"model_version": scored.model_version, "explanations": explanations})
 
     @bentoml.api(input_spec=ColumnsInput, output_spec=ColumnsResponse)
     def predict_columns(self, columns: dict[str, list[Any]], ctx: bentoml.Context) -> Response:
@@ -269,14 +267,12 @@ class TabshipClassifier:
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
-        ctx.response.background.add_task(
-            self.log_predictions, columns, scored, self.scorer.version, self.kinds
-        )
+        ctx.response.background.add_task(self.log_predictions, columns, scored, self.kinds)
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
             {
-                "model_version": self.scorer.version,
+                "model_version": scored.model_version,
                 "prediction_id": scored.prediction_ids,
                 "probability": scored.probability.tolist(),
                 "label": scored.label.tolist(),
