@@ -74,13 +74,20 @@ def serve_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
 
 
-def serve_env(project: Project | None) -> dict[str, str]:
-    """The environment the service reads: the serving config of the project, when there is one."""
-    from tabship.serving.settings import SETTINGS_ENV
+def serve_env(project: Project | None, dataset: str | None = None) -> dict[str, str]:
+    """The environment the service reads: the serving config of the project, and the project
+    and dataset whose registry it follows (reload, watch, shadow), when there is one."""
+    from tabship.serving.reload import RUN_DIR_ENV
+    from tabship.serving.settings import DATASET_ENV, PROJECT_ENV, SETTINGS_ENV
 
     env = dict(os.environ)
-    if project is not None and project.serving_config.is_file():
-        env.setdefault(SETTINGS_ENV, str(project.serving_config))
+    # Each service makes its own folder for its workers; one inherited from here would be shared.
+    env.pop(RUN_DIR_ENV, None)
+    if project is not None:
+        if project.serving_config.is_file():
+            env.setdefault(SETTINGS_ENV, str(project.serving_config))
+        env[PROJECT_ENV] = str(project.root)
+        env[DATASET_ENV] = dataset or project.default_dataset or ""
     return env
 
 
@@ -114,7 +121,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     tag = _chosen_model(project, args.model, args.dataset)
     command = serve_command(args.host, args.port)
     print(f"serving {tag} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    env = {**serve_env(project), MODEL_TAG_ENV: tag}
+    env = {**serve_env(project, args.dataset), MODEL_TAG_ENV: tag}
     os.execve(command[0], command, env)  # noqa: S606  (no shell: a fixed argv)
 
 

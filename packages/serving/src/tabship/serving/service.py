@@ -3,7 +3,8 @@
 Run it with `tabship-serving serve` (or `bentoml serve tabship.serving.service:TabshipClassifier`).
 The model comes from the BentoML model store (`tabship-serving build` puts it there). The request
 types are generated at import from the schema stored with the model, so the OpenAPI document, the
-validation and the model's training contract are the same thing.
+validation and the model's training contract are the same thing. A running service follows the
+registry's champion (reload.py: POST /admin/reload, and the watch).
 """
 
 # mypy: disable-error-code="misc,valid-type,untyped-decorator"
@@ -21,23 +22,31 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
 from tabship.serving import __version__, logs, openapi
-from tabship.serving.artifact import load_artifact, read_facts, read_fields
+from tabship.serving.adminroute import PATH as RELOAD_PATH
+from tabship.serving.adminroute import reload_route
+from tabship.serving.artifact import ModelFacts, read_facts, read_fields
+from tabship.serving.asgiroutes import routes_app
 from tabship.serving.boundedmetrics import bound_request_metrics
 from tabship.serving.errors import ClientError, Detail, ErrorBody
 from tabship.serving.memory import LARGE_ROWS, release_memory
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
-from tabship.serving.onerecord import one_record_app
+from tabship.serving.onerecord import one_record_route
+from tabship.serving.reload import run_folder
 from tabship.serving.schema import columns_type, example_record, record_type
 from tabship.serving.settings import MODEL_TAG_ENV, load_settings
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
     from tabship.features import UnseenCategoryError
-    from tabship.serving.scorer import Contribution, Scored
+    from tabship.serving.scorer import Contribution, Scored, Scorer
+    from tabship.serving.served import Served
 
 SETTINGS = load_settings()
+# Made here by BentoML's supervisor, which imports this module before it starts the workers: they
+# inherit the folder's name and share it (the reload marker and lock; see reload.py).
+RUN_FOLDER = run_folder()
 # `tabship-serving serve` and the bento set the tag; a bare `bentoml serve` takes the newest one.
 MODEL_TAG = os.environ.get(MODEL_TAG_ENV) or newest_stored()
 MODEL_REF = bentoml.models.BentoModel(MODEL_TAG)
@@ -45,6 +54,8 @@ if MODEL_REF.stored is None:
     raise RuntimeError(
         f"model {MODEL_TAG} is not in the BentoML store: run `tabship-serving build`"
     )
+# One folder per model name: the services of two datasets in one project keep apart logs.
+LOG_FOLDER = Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0]
 FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
 Record = record_type(FIELDS)
 Columns = columns_type(FIELDS)
@@ -125,12 +136,21 @@ ExplainInput = create_model(
 )
 ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
 PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
-bound_request_metrics(PROTECTED)
+bound_request_metrics((*PROTECTED, RELOAD_PATH))
 
 
 def _json(document: dict[str, Any]) -> Response:
     # json.dumps writes floats with repr: they round-trip exactly (the skew test relies on it).
     return Response(json.dumps(document), media_type="application/json")
+
+
+def _model_info(facts: ModelFacts) -> dict[str, str]:
+    """The labels of the tabship_model_info gauge."""
+    return {
+        "model_name": facts.model_name,
+        "model_version": facts.model_version,
+        "dataset_version": facts.dataset_version,
+    }
 
 
 def _unseen_error(error: UnseenCategoryError) -> ClientError:
@@ -147,8 +167,7 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
     monitoring={
         "enabled": True,
         "type": "default",
-        # One folder per model name: the services of two datasets in one project keep apart logs.
-        "options": {"log_path": str(Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0])},
+        "options": {"log_path": str(LOG_FOLDER)},
     },
     # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
     # of a request (half of /healthz's): off unless serving.yaml asks for them.
@@ -162,30 +181,39 @@ class TabshipClassifier:
     def __init__(self) -> None:
         from tabship.features import UnseenCategoryError
         from tabship.serving.predictlog import log_predictions
-        from tabship.serving.scorer import Scorer
+        from tabship.serving.reload import Reloader, source_from_env
+        from tabship.serving.served import Served, load_scorer
+        from tabship.serving.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
         self.log_predictions = log_predictions
-        self.scorer = Scorer(load_artifact(Path(self.model.path)))
+        served = Served(load_scorer(MODEL_TAG, FIELDS), MODEL_TAG)
         self.kinds = {
             f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
         }
         self.metrics = ServiceMetrics()
-        facts = self.scorer.facts
         self.metrics.start(
             [f.name for f in FIELDS if f.nullable],
-            list(self.scorer.pipeline.spec.categorical),
-            {
-                "model_name": facts.model_name,
-                "model_version": facts.model_version,
-                "dataset_version": facts.dataset_version,
-            },
+            list(served.champion.pipeline.spec.categorical),
+            _model_info(served.champion.facts),
         )
+        self.models = Reloader(
+            served, FIELDS, source_from_env(), shadow=False, folder=RUN_FOLDER,
+            on_swap=self._swapped,
+        )  # fmt: skip
+        start_watch(self.models, SETTINGS.reload_watch_seconds)
 
-    def _score(self, records: list[dict[str, Any]], endpoint: str) -> Scored:
+    def _swapped(self, old: Served, new: Served) -> None:
+        self.metrics.swapped(_model_info(old.champion.facts), _model_info(new.champion.facts))
+
+    def reload(self) -> dict[str, Any]:
+        """Serve the registry's champion now (POST /admin/reload; see reload.py)."""
+        return self.models.reload()
+
+    def _score(self, scorer: Scorer, records: list[dict[str, Any]], endpoint: str) -> Scored:
         try:
-            scored = self.scorer.score_records(records)
+            scored = scorer.score_records(records)
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
@@ -206,7 +234,8 @@ class TabshipClassifier:
     @bentoml.api(input_spec=PredictInput, output_spec=PredictResponse)
     def predict(self, records: list[dict[str, Any]], ctx: bentoml.Context) -> Response:
         """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
-        scored = self._score(records, "predict")
+        served = self.models.current  # once: a swap during this request does not reach it
+        scored = self._score(served.champion, records, "predict")
         # The log is written after the response is sent: it costs more than scoring does.
         ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
         if len(records) >= LARGE_ROWS:
@@ -221,15 +250,16 @@ class TabshipClassifier:
 
     def predict_one(self, records: list[dict[str, Any]]) -> bytes:
         """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
-        scored = self._score(records, "predict_one")
+        scored = self._score(self.models.current.champion, records, "predict_one")
         self.log_predictions(records, scored, self.kinds)
         return json.dumps(self._predictions(scored)).encode()
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
     def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
         """Scores plus each record's TOP_K largest feature contributions (log-odds units)."""
-        scored = self._score(records, "explain")
-        base, contributions = self.scorer.explain(scored.matrix, top_k)
+        scorer = self.models.current.champion  # explains with the model that scored
+        scored = self._score(scorer, records, "explain")
+        base, contributions = scorer.explain(scored.matrix, top_k)
         explanations = [
             {**prediction, "base_value": b, "contributions": [_contribution(c) for c in row]}
             for prediction, b, row in zip(
@@ -262,8 +292,9 @@ class TabshipClassifier:
                     [Detail(type="too_long", message=f"{rows} rows", field="columns")],
                 )
             )
+        served = self.models.current
         try:
-            scored = self.scorer.score_columns(columns)
+            scored = served.champion.score_columns(columns)
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
@@ -343,5 +374,6 @@ TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @
 )
 
 TabshipClassifier.mount_asgi_app(  # type: ignore[attr-defined]  # set by @bentoml.service
-    one_record_app(PredictOneInput), path="/"
+    routes_app([one_record_route(PredictOneInput), reload_route(SETTINGS.reload_token_env)]),
+    path="/",
 )
