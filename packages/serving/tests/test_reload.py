@@ -17,7 +17,7 @@ from tabship.data import ConfigError, FieldSpec
 from tabship.serving.adminroute import reload_route
 from tabship.serving.artifact import read_fields
 from tabship.serving.asgiroutes import routes_app
-from tabship.serving.cli import serve_env
+from tabship.serving.cli import serve_env, shadow_env
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import stored_folder
 from tabship.serving.reload import MARKER, RUN_DIR_ENV, Reloader, ReloadError, run_folder
@@ -132,7 +132,7 @@ def test_the_run_folder_is_made_once_and_inherited(
 def test_settings_of_the_wrong_type_are_one_line_errors(tmp_path: Path) -> None:
     path = tmp_path / "serving.yaml"
     for text, wanted in (
-        ("tracing: yes-please", "tracing must be of type bool"),
+        ("shadow: yes-please", "shadow must be of type bool"),
         ("workers: true", "workers must be of type int"),
         ("reload_watch_seconds: -1", "reload_watch_seconds must be 0"),
         ("reload_token_env: 3", "reload_token_env must be of type str"),
@@ -140,9 +140,9 @@ def test_settings_of_the_wrong_type_are_one_line_errors(tmp_path: Path) -> None:
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=wanted):
             load_settings(path)
-    path.write_text("reload_watch_seconds: 2\nworkers: 2\n", encoding="utf-8")
+    path.write_text("shadow: true\nreload_watch_seconds: 2\nworkers: 2\n", encoding="utf-8")
     settings = load_settings(path)
-    assert (settings.reload_watch_seconds, settings.workers) == (2, 2)
+    assert (settings.shadow, settings.reload_watch_seconds, settings.workers) == (True, 2, 2)
     assert settings.reload_token_env == "TABSHIP_RELOAD_TOKEN"
 
 
@@ -155,3 +155,4 @@ def test_serve_tells_the_service_its_project_and_dataset(
     assert env["TABSHIP_DATASET"] == "adult"
     assert RUN_DIR_ENV not in env  # each service makes its own
     assert serve_env(project.home)["TABSHIP_DATASET"] == "adult"  # the project's default
+    assert shadow_env(project.home, None, env) == {}  # shadow is off by default

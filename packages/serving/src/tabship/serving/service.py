@@ -4,7 +4,8 @@ Run it with `tabship-serving serve` (or `bentoml serve tabship.serving.service:T
 The model comes from the BentoML model store (`tabship-serving build` puts it there). The request
 types are generated at import from the schema stored with the model, so the OpenAPI document, the
 validation and the model's training contract are the same thing. A running service follows the
-registry's champion (reload.py: POST /admin/reload, and the watch).
+registry's champion (reload.py, POST /admin/reload and the watch) and, in shadow mode, scores
+every request with the challenger too, after the answer (shadow.py).
 """
 
 # mypy: disable-error-code="misc,valid-type,untyped-decorator"
@@ -35,10 +36,12 @@ from tabship.serving.modelstore import newest_stored
 from tabship.serving.onerecord import one_record_route
 from tabship.serving.reload import run_folder
 from tabship.serving.schema import columns_type, example_record, record_type
-from tabship.serving.settings import MODEL_TAG_ENV, load_settings
+from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
+    from collections.abc import Callable
+
     from tabship.features import UnseenCategoryError
     from tabship.serving.scorer import Contribution, Scored, Scorer
     from tabship.serving.served import Served
@@ -54,6 +57,8 @@ if MODEL_REF.stored is None:
     raise RuntimeError(
         f"model {MODEL_TAG} is not in the BentoML store: run `tabship-serving build`"
     )
+# Set by `tabship-serving serve` when serving.yaml turns shadow mode on and there is a challenger.
+CHALLENGER_TAG = os.environ.get(CHALLENGER_TAG_ENV) or None
 # One folder per model name: the services of two datasets in one project keep apart logs.
 LOG_FOLDER = Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0]
 FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
@@ -153,6 +158,12 @@ def _model_info(facts: ModelFacts) -> dict[str, str]:
     }
 
 
+def _after_answer(ctx: bentoml.Context, task: Callable[[], None] | None) -> None:
+    """Run TASK (when there is one) once the response is sent."""
+    if task is not None:
+        ctx.response.background.add_task(task)
+
+
 def _unseen_error(error: UnseenCategoryError) -> ClientError:
     detail = Detail(
         type="unseen_category", message=str(error), record=error.record, field=error.field
@@ -182,13 +193,22 @@ class TabshipClassifier:
         from tabship.features import UnseenCategoryError
         from tabship.serving.predictlog import log_predictions
         from tabship.serving.reload import Reloader, source_from_env
-        from tabship.serving.served import Served, load_scorer
+        from tabship.serving.served import Served, load_challenger, load_scorer
+        from tabship.serving.shadow import SHADOW_NAME, ShadowLog, shadow_score
         from tabship.serving.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
         self.log_predictions = log_predictions
-        served = Served(load_scorer(MODEL_TAG, FIELDS), MODEL_TAG)
+        self.shadow_score = shadow_score
+        self.shadow_log = ShadowLog(LOG_FOLDER / SHADOW_NAME / "data")
+        challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
+        served = Served(
+            load_scorer(MODEL_TAG, FIELDS),
+            MODEL_TAG,
+            challenger,
+            CHALLENGER_TAG if challenger else None,
+        )
         self.kinds = {
             f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
         }
@@ -199,9 +219,8 @@ class TabshipClassifier:
             _model_info(served.champion.facts),
         )
         self.models = Reloader(
-            served, FIELDS, source_from_env(), shadow=False, folder=RUN_FOLDER,
-            on_swap=self._swapped,
-        )  # fmt: skip
+            served, FIELDS, source_from_env(), SETTINGS.shadow, RUN_FOLDER, self._swapped
+        )
         start_watch(self.models, SETTINGS.reload_watch_seconds)
 
     def _swapped(self, old: Served, new: Served) -> None:
@@ -218,6 +237,13 @@ class TabshipClassifier:
             raise _unseen_error(error) from None
         self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
         return scored
+
+    def _shadow(self, served: Served, inputs: Any, scored: Scored) -> Callable[[], None] | None:
+        """The challenger's scoring of INPUTS, to run after the answer; None without one."""
+        challenger = served.challenger
+        if challenger is None:
+            return None
+        return lambda: self.shadow_score(challenger, inputs, scored, self.shadow_log)
 
     def _predictions(self, scored: Scored) -> list[dict[str, Any]]:
         version = scored.model_version
@@ -238,6 +264,7 @@ class TabshipClassifier:
         scored = self._score(served.champion, records, "predict")
         # The log is written after the response is sent: it costs more than scoring does.
         ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
+        _after_answer(ctx, self._shadow(served, records, scored))
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
@@ -248,11 +275,14 @@ class TabshipClassifier:
             }
         )
 
-    def predict_one(self, records: list[dict[str, Any]]) -> bytes:
-        """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
-        scored = self._score(self.models.current.champion, records, "predict_one")
+    def predict_one(self, records: list[dict[str, Any]]) -> tuple[bytes, Callable[[], None] | None]:
+        """Score one validated record: the JSON answer `[prediction]`, and what to run once it
+        is sent (shadow scoring, or None; see onerecord.py)."""
+        served = self.models.current
+        scored = self._score(served.champion, records, "predict_one")
         self.log_predictions(records, scored, self.kinds)
-        return json.dumps(self._predictions(scored)).encode()
+        body = json.dumps(self._predictions(scored)).encode()
+        return body, self._shadow(served, records, scored)
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
     def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
@@ -299,6 +329,7 @@ class TabshipClassifier:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
         ctx.response.background.add_task(self.log_predictions, columns, scored, self.kinds)
+        _after_answer(ctx, self._shadow(served, columns, scored))
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(

@@ -11,6 +11,8 @@ from tabship.data import ConfigError, read_yaml_mapping
 
 SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
 MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
+# The challenger to shadow at start (set by `tabship-serving serve` when `shadow` is on).
+CHALLENGER_TAG_ENV = "TABSHIP_CHALLENGER_TAG"
 # The project and dataset whose registry the service follows (TABSHIP_PROJECT is tabship.data's
 # own variable: `find_project` reads it too).
 PROJECT_ENV = "TABSHIP_PROJECT"
@@ -36,6 +38,7 @@ class Settings:
     # The variable holding POST /admin/reload's bearer token; unset or empty: reload is off (403).
     reload_token_env: str = "TABSHIP_RELOAD_TOKEN"  # noqa: S105  (a variable's name)
     reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
+    shadow: bool = False  # score every request with the registry's challenger too, and log it
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
