@@ -90,10 +90,17 @@ def evaluate(
     _nox(c, "evaluate", *args, *(["--json"] if json else []))
 
 
-@task(help={"dataset": DATASET_HELP, "json": "print one JSON object"})
-def rollback(c: Context, dataset: str = "", json: bool = False) -> None:
+@task(
+    help={
+        "dataset": DATASET_HELP,
+        "json": "print one JSON object",
+        "notify": "a running service's URL: it reloads ($TABSHIP_RELOAD_TOKEN)",
+    }
+)
+def rollback(c: Context, dataset: str = "", json: bool = False, notify: str = "") -> None:
     """Restore the previous champion model version (nox -s rollback)."""
-    _nox(c, "rollback", *_dataset(dataset), *(["--json"] if json else []))
+    args = [*_dataset(dataset), *(["--notify", notify] if notify else [])]
+    _nox(c, "rollback", *args, *(["--json"] if json else []))
 
 
 @task(help={"dataset": DATASET_HELP})

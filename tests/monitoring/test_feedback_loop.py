@@ -134,7 +134,7 @@ def _drop_most_important(root: Path, card: Path) -> str:
     path = root / "configs" / "datasets" / "adult" / "features.yaml"
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     inputs = set(spec["numeric"]) | set(spec["categorical"])
-    best = next(name for name in importance if name in inputs)
+    best = str(next(name for name in importance if name in inputs))
     spec["numeric"] = [n for n in spec["numeric"] if n != best]
     spec["categorical"] = [n for n in spec["categorical"] if n != best]
     spec["derived"] = [d for d in spec.get("derived", []) if best not in d["columns"]]
@@ -207,28 +207,41 @@ def test_a_drift_alert_retrains_promotes_and_the_service_swaps_without_a_failed_
         assert "done (exit 0" in receiver_log
 
         # The second run: a challenger without its best feature is refused.
-        card = root / "artifacts" / "models" / MODEL / "v2" / "model_card.json"
-        dropped = _drop_most_important(root, card)
-        _run(env, root, "tabship-serving", "simulate", "--url", service, "--rows", "3000",
-             "--source", str(tmp_path / "later.csv"), "--seed", "4")  # fmt: skip
-        out = _run(env, root, "tabship-models", "retrain", "--force", "--notify", service,
-                   "--json", codes=(5,))  # fmt: skip
-        refused = json.loads(out.splitlines()[-1])
-        print(f"without {dropped}:", refused["reasons"])
-        assert refused["status"] == "refused" and refused["challenger"] == "3"
-        assert not refused["verdict"]["comparison"]["better"]
-        text = Path(refused["card_path"]).read_text(encoding="utf-8")
-        assert "REFUSED: the champion stays" in text and "not better beyond doubt" in text
-        answer = json.loads(urllib.request.urlopen(  # noqa: S310  (loopback http)
-            urllib.request.Request(f"{service}/predict_one", headers={
-                "Content-Type": "application/json"}, data=json.dumps(
-                    {"records": [records[0]]}).encode()), timeout=30).read())  # fmt: skip
-        assert answer[0]["model_version"] == "2"
+        _refused_run(env, root, service, tmp_path, records[0])
     finally:
         if load is not None:
             load.stop()
         for process in reversed(started):
             processes.stop(process)
+
+
+def _version_of_an_answer(service: str, record: dict[str, Any]) -> str:
+    body = json.dumps({"records": [record]}).encode()
+    request = urllib.request.Request(
+        f"{service}/predict_one", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return str(json.loads(answer.read())[0]["model_version"])
+
+
+def _refused_run(
+    env: dict[str, str], root: Path, service: str, folder: Path, record: dict[str, Any]
+) -> None:
+    """A challenger without the champion's most important feature, on new labelled traffic:
+    refused (exit 5), the card says why, and version 2 serves on."""
+    card = root / "artifacts" / "models" / MODEL / "v2" / "model_card.json"
+    dropped = _drop_most_important(root, card)
+    _run(env, root, "tabship-serving", "simulate", "--url", service, "--rows", "3000",
+         "--source", str(folder / "later.csv"), "--seed", "4")  # fmt: skip
+    out = _run(env, root, "tabship-models", "retrain", "--force", "--notify", service, "--json",
+               codes=(5,))  # fmt: skip
+    refused = json.loads(out.splitlines()[-1])
+    print(f"without {dropped}:", refused["reasons"])
+    assert refused["status"] == "refused" and refused["challenger"] == "3"
+    assert not refused["verdict"]["comparison"]["better"]
+    text = Path(refused["card_path"]).read_text(encoding="utf-8")
+    assert "REFUSED: the champion stays" in text and "not better beyond doubt" in text
+    assert _version_of_an_answer(service, record) == "2"
 
 
 @pytest.fixture(autouse=True)

@@ -146,8 +146,9 @@ def service_health() -> dict[str, Any]:
             panel("Up", "1 when Prometheus scraped the instance, 0 when it could not.", "none",
                   (f"up{{{SERVING}}}", "{{instance}}"), kind="stat"),
             panel("Model served",
-                  "The model each instance serves (tabship_model_info's labels).", "none",
-                  (f"tabship_model_info{{{SERVING}}}",
+                  "The model each instance serves (tabship_model_info's labels; a model "
+                  "swapped out keeps its series at 0).", "none",
+                  (f"tabship_model_info{{{SERVING}}} == 1",
                    "{{model_name}} v{{model_version}} data {{dataset_version}}"), kind="table"),
             panel("Firing tabship alerts", "How many tabship alerts fire now, by name.", "none",
                   ('count by (alertname) (ALERTS{alertstate="firing", alertname=~"Tabship.*"})',

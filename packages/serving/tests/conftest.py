@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +78,18 @@ def project(
             os.environ[key] = value
 
 
+def own_home(folder: Path, *tags: str) -> Path:
+    """A BentoML home of its own in FOLDER, holding copies of TAGS from this session's store:
+    servers that share a home also share their Prometheus files (a start clears the others')."""
+    import bentoml
+
+    for tag in tags:
+        name, version = tag.split(":")
+        shutil.copytree(Path(bentoml.models.get(tag).path), folder / "models" / name / version)
+        (folder / "models" / name / "latest").write_text(version)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -91,8 +104,11 @@ class Server:
     token: str | None
 
 
-def start_server(project: Project, token: str | None = None) -> Server:
-    """`bentoml serve` on a free loopback port, in its own process group; waits for /readyz."""
+def start_server(
+    project: Project, token: str | None = None, extra: Mapping[str, str] | None = None
+) -> Server:
+    """`bentoml serve` on a free loopback port, in its own process group; waits for /readyz.
+    EXTRA is put in its environment last (a serving config, a reload token)."""
     from tabship.serving.cli import serve_command, serve_env
 
     port = free_port()
@@ -102,9 +118,11 @@ def start_server(project: Project, token: str | None = None) -> Server:
         TABSHIP_PREDICTION_LOG=str(project.log_path),
         BENTOML_HOME=str(project.bentoml_home),
     )
-    env.pop("TABSHIP_API_TOKEN", None)
+    for name in ("TABSHIP_API_TOKEN", "TABSHIP_RELOAD_TOKEN", "TABSHIP_CHALLENGER_TAG"):
+        env.pop(name, None)
     if token:
         env["TABSHIP_API_TOKEN"] = token
+    env.update(extra or {})
     log = (project.log_path.parent / f"server-{port}.log").open("wb")
     process = subprocess.Popen(
         serve_command("127.0.0.1", port),

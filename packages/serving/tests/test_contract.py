@@ -24,7 +24,7 @@ from tabship.serving.artifact import MODEL_FILE, load_artifact
 from tabship.serving.cli import main
 from tabship.serving.modelstore import store_champion
 
-from .conftest import Project, start_server, stop_server
+from .conftest import Project, own_home, start_server, stop_server
 
 
 @pytest.fixture
@@ -60,11 +60,7 @@ def test_a_rebuild_serves_the_runs_threshold_and_schema_not_todays_configs(
     records = holdout_records(copy, 300)
     for record in records[:10]:
         record["workclass"] = "Self-emp-inc"  # refused by today's schema, valid for the run
-    # A BentoML home of its own: servers sharing one also share their Prometheus files.
-    home = copy.log_path.parent / "bentoml"
-    name, version = stored.tag.split(":")
-    shutil.copytree(_folder(stored.tag), home / "models" / name / version)
-    (home / "models" / name / "latest").write_text(version)
+    home = own_home(copy.log_path.parent / "bentoml", stored.tag)
     server = start_server(Project(copy.root, home, stored.tag, copy.log_path))
     try:
         document = httpx.get(f"{server.url}/docs.json").json()

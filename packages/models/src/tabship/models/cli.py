@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -132,13 +133,31 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
 
 
 def _rollback(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
+
+    if args.notify:
+        reload_url(args.notify)  # a malformed URL stops here, before the registry moves
     config, registry = _registry(args, project)
     restored, replaced = registry.rollback()
-    if args.json:
-        print(json.dumps({"champion": restored.version, "previous": replaced.version}))
-    else:
+    document: dict[str, Any] = {"champion": restored.version, "previous": replaced.version}
+    if not args.json:
         print(f"{config.model_name}: champion is version {restored.version} again "
               f"(version {replaced.version} is now 'previous')")  # fmt: skip
+    if args.notify:
+        try:
+            document["service"] = notify_reload(args.notify, os.environ.get(TOKEN_ENV))
+        except NotifyError as error:
+            # The registry has moved: say so, and that the service did not follow.
+            if args.json:
+                print(json.dumps(document))
+            print(f"error: the rollback is done, but the service did not reload: {error}",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_FAILED
+        if not args.json:
+            print(f"service {args.notify}: {document['service'].get('status')}, serving version "
+                  f"{document['service'].get('model_version')}")  # fmt: skip
+    if args.json:
+        print(json.dumps(document))
     return EXIT_OK
 
 
@@ -248,7 +267,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--version", dest="version", default=None, help="model version number")
     evaluate.add_argument("--alias", default="champion", help="model alias (default: champion)")
     evaluate.add_argument("--dataset-version", default="latest", help="dataset version")
-    commands.add_parser("rollback", help="restore the 'previous' version as champion")
+    rollback = commands.add_parser("rollback", help="restore the 'previous' version as champion")
+    rollback.add_argument(
+        "--notify", metavar="URL",
+        help="then POST to this service's reload endpoint (http://HOST:PORT or its "
+        "/admin/reload), with the bearer token in $TABSHIP_RELOAD_TOKEN",
+    )  # fmt: skip
     commands.add_parser("versions", help="list registered versions and their aliases")
     monitor = commands.add_parser(
         "monitor", help="drift, estimated and live performance of the champion's predictions"

@@ -29,9 +29,10 @@ from tabship.models.estimate import estimate_performance
 from tabship.models.labelfiles import read_labels
 from tabship.models.logstore import compact, log_folder, read_window
 from tabship.models.monitor_metrics import SCORE_FEATURE
+from tabship.models.monitorshadow import shadow_folder, shadow_report
 from tabship.models.performance import live_performance
 from tabship.models.profile import REFERENCE_ARTIFACT, Profile, profile_from_dict
-from tabship.models.registry import CHAMPION, Registry, VersionInfo
+from tabship.models.registry import CHALLENGER, CHAMPION, Registry, VersionInfo
 
 Progress = Callable[[str], None]
 
@@ -143,7 +144,8 @@ def run_monitor(
     reference = {m: metrics.get(f"holdout_{m}") for m in ("roc_auc", "accuracy")}
 
     home = monitoring_folder(project, config.model_name)
-    log = log_folder(settings.log_path or project.root / "monitoring", config.model_name)
+    log_path = settings.log_path or project.root / "monitoring"
+    log = log_folder(log_path, config.model_name)
     say(f"log: compacting {log}")
     compacted = compact(log, home / "compacted", log_columns(fields))
     window = read_window(home / "compacted", settings.window_rows, champion.version)
@@ -167,7 +169,17 @@ def run_monitor(
             "threshold": threshold,
         }
     )
-    live = live_performance(predictions, labels.frame.to_pandas(), settings.min_labels)
+    label_rows = labels.frame.to_pandas()
+    live = live_performance(predictions, label_rows, settings.min_labels)
+    shadow = shadow_report(
+        registry.alias(CHALLENGER),
+        champion.version,
+        shadow_folder(log_path, config.model_name),
+        home / "compacted-shadow",
+        predictions,
+        label_rows,
+        settings.min_labels,
+    )
     report = {
         "status": _status(drift, estimate.metrics(), live.metrics(), reference, settings.margin),
         "model_name": config.model_name,
@@ -189,6 +201,7 @@ def run_monitor(
         "labels": {"files": labels.files, "bad": labels.bad[:20], "bad_count": len(labels.bad)},
         "reference": reference,
         "margin": settings.margin,
+        "shadow": shadow,  # the challenger beside the champion (shadow mode), or None
     }
     return report
 

@@ -11,6 +11,29 @@ def _figure(value: object) -> str:
     return f"{value:.4f}" if isinstance(value, int | float) else "-"
 
 
+def shadow_line(shadow: Mapping[str, Any] | None) -> str:
+    """One line on the challenger in shadow mode (see monitorshadow.shadow_report)."""
+    if shadow is None:
+        return "shadow: no challenger"
+    line = (
+        f"shadow: challenger version {shadow['challenger_version']} scored {shadow['rows']:,} "
+        f"of {shadow['window_rows']:,} predictions"
+    )
+    agree = shadow["agreement"]
+    if shadow["rows"]:
+        line += (
+            f"; same label on {agree['label_agreement']:.1%}, mean |score diff| "
+            f"{agree['mean_abs_diff']:.4f}"
+        )
+    ours, theirs = shadow["champion_live"], shadow["challenger_live"]
+    if theirs.get("roc_auc") is not None and ours.get("roc_auc") is not None:
+        line += (
+            f"; live ROC-AUC {_figure(theirs['roc_auc'])} vs the champion's "
+            f"{_figure(ours['roc_auc'])} on {theirs['labelled']:,} labels"
+        )
+    return line
+
+
 def monitor_summary(report: Mapping[str, Any]) -> str:
     """A short table of REPORT (see monitorjob.run_monitor)."""
     window, drift, live = report["window"], report["drift"], report["live"]
@@ -35,6 +58,7 @@ def monitor_summary(report: Mapping[str, Any]) -> str:
         f"live: {live['labelled']:,} labelled of {live['min_labels']:,} needed; "
         f"{live['unmatched_labels']:,} labels match no prediction"
     )
+    lines.append(shadow_line(report.get("shadow")))
     lines.append("")
     if not drift["enough_data"]:
         lines.append(f"drift: not enough data ({window['rows']:,} < {drift['rule']['min_rows']:,})")

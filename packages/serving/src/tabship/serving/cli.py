@@ -76,14 +76,34 @@ def serve_command(host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
 
 
-def serve_env(project: Project | None) -> dict[str, str]:
-    """The environment the service reads: the serving config of the project, when there is one."""
-    from tabship.serving.settings import SETTINGS_ENV
+def serve_env(project: Project | None, dataset: str | None = None) -> dict[str, str]:
+    """The environment the service reads: the serving config of the project, and the project
+    and dataset whose registry it follows (reload, watch, shadow), when there is one."""
+    from tabship.serving.reload import RUN_DIR_ENV
+    from tabship.serving.settings import DATASET_ENV, PROJECT_ENV, SETTINGS_ENV
 
     env = dict(os.environ)
-    if project is not None and project.serving_config.is_file():
-        env.setdefault(SETTINGS_ENV, str(project.serving_config))
+    # Each service makes its own folder for its workers; one inherited from here would be shared.
+    env.pop(RUN_DIR_ENV, None)
+    if project is not None:
+        if project.serving_config.is_file():
+            env.setdefault(SETTINGS_ENV, str(project.serving_config))
+        env[PROJECT_ENV] = str(project.root)
+        env[DATASET_ENV] = dataset or project.default_dataset or ""
     return env
+
+
+def shadow_env(project: Project | None, dataset: str | None, env: dict[str, str]) -> dict[str, str]:
+    """The challenger's tag (stored first) when ENV's serving config turns shadow mode on and
+    the registry has a challenger; nothing otherwise."""
+    from tabship.models import CHALLENGER
+    from tabship.serving.modelstore import store_alias
+    from tabship.serving.settings import CHALLENGER_TAG_ENV, SETTINGS_ENV, load_settings
+
+    if project is None or not load_settings(env.get(SETTINGS_ENV)).shadow:
+        return {}
+    stored = store_alias(project, dataset, CHALLENGER)
+    return {CHALLENGER_TAG_ENV: stored.tag} if stored else {}
 
 
 def _optional_project(value: str | None) -> Project | None:
@@ -110,13 +130,15 @@ def _chosen_model(project: Project | None, explicit: str | None, dataset: str | 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with `bentoml serve` (signals then reach the server directly)."""
-    from tabship.serving.settings import MODEL_TAG_ENV
+    from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV
 
     project = _optional_project(args.project)
     tag = _chosen_model(project, args.model, args.dataset)
     command = serve_command(args.host, args.port)
-    print(f"serving {tag} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-    env = {**serve_env(project), MODEL_TAG_ENV: tag}
+    env = serve_env(project, args.dataset)
+    env.update(shadow_env(project, args.dataset, env), **{MODEL_TAG_ENV: tag})
+    shadowed = f", shadowed by {env[CHALLENGER_TAG_ENV]}" if CHALLENGER_TAG_ENV in env else ""
+    print(f"serving {tag}{shadowed} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
     os.execve(command[0], command, env)  # noqa: S606  (no shell: a fixed argv)
 
 

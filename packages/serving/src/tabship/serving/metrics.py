@@ -58,6 +58,13 @@ class ServiceMetrics:
             self.unseen.labels(field=name)
         self.model.labels(**facts).set(1)
 
+    def swapped(self, old: Mapping[str, str], new: Mapping[str, str]) -> None:
+        """The served model changed: its series goes to 0 and the new one's to 1. (Removing the
+        old series would not do: in multiprocess mode its value stays in the worker's file.)"""
+        if old != new:
+            self.model.labels(**old).set(0)
+        self.model.labels(**new).set(1)
+
     def observe(
         self,
         endpoint: str,

@@ -81,12 +81,9 @@ class GuardMiddleware:
         await self.app(scope, receive, _rewrite_errors(send, scope, started))
 
     def _refuse(self, scope: Scope) -> ErrorBody | None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if self.token is not None:
-            given = headers.get("authorization", "")
-            expected = f"Bearer {self.token}"
-            if not hmac.compare_digest(given.encode(), expected.encode()):
-                return ErrorBody(401, "unauthorized", "a valid bearer token is required")
+        headers = request_headers(scope)
+        if self.token is not None and not bearer_matches(headers, self.token):
+            return ErrorBody(401, "unauthorized", "a valid bearer token is required")
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return ErrorBody(413, "payload_too_large", f"the body exceeds {self.max_bytes} bytes")
@@ -94,6 +91,17 @@ class GuardMiddleware:
         if scope["method"] == "POST" and media != "application/json":
             return ErrorBody(415, "unsupported_media_type", "send the body as application/json")
         return None
+
+
+def request_headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def bearer_matches(headers: dict[str, str], token: str) -> bool:
+    """Whether HEADERS (see request_headers) carry `Bearer TOKEN`, compared in constant time."""
+    given = headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 def _new_request_id() -> None:

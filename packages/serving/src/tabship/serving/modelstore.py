@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from tabship.data import Project
 
 
+REMEDY = "train one first (invoke train, or nox -s train)"
+
+
 class BuildError(RuntimeError):
     """The build cannot go on; the message says why and what to do."""
 
@@ -75,19 +78,30 @@ def store_champion(project: Project, dataset: str | None = None) -> StoredModel:
     Idempotent: an entry made from the same run of the same registry is reused, so a restarted
     registry (whose version numbers begin again at 1) never gets an older model served.
     """
+    from tabship.models import CHAMPION, load_train_config
+
+    stored = store_alias(project, dataset, CHAMPION)
+    if stored is None:
+        model = load_train_config(project.dataset(dataset)).model_name
+        raise NoChampionError(f"{model} has no champion: {REMEDY}")
+    return stored
+
+
+def store_alias(project: Project, dataset: str | None, alias: str) -> StoredModel | None:
+    """`store_champion` for any registry ALIAS (shadow mode stores the challenger this way);
+    None when no version has that alias."""
     import bentoml
 
-    from tabship.models import CHAMPION, Registry, fetch_served_files, load_train_config
+    from tabship.models import Registry, fetch_served_files, load_train_config
 
     config = load_train_config(project.dataset(dataset))  # for the model's name, nothing else
-    remedy = "train one first (invoke train, or nox -s train)"
     if project.uses_embedded_tracking and not (project.mlruns / "mlflow.db").is_file():
         # Opening the registry would create an empty one: there is nothing to serve yet.
-        raise NoChampionError(f"{project.mlruns}: no registry yet: {remedy}")
+        raise NoChampionError(f"{project.mlruns}: no registry yet: {REMEDY}")
     registry = Registry(project, config.model_name, config.experiment)
-    info = registry.alias(CHAMPION)
+    info = registry.alias(alias)
     if info is None:
-        raise NoChampionError(f"{config.model_name} has no champion: {remedy}")
+        return None
     labels = {
         "run_id": info.run_id,
         "registry": _registry_label(registry.identity()),

@@ -5,29 +5,24 @@ JSON schema on every response, the task wrapper) cost three times the scoring it
 does the same work and no more: it validates the body with the same strict pydantic model, answers
 a fault with the one error body, and scores through the service instance, so the metrics and the
 prediction log see every request. BentoML's middleware (its request metrics, tracing, access log,
-limits) and ours (auth, size, content type) still wrap it, as they wrap every route.
+limits) and ours (auth, size, content type) still wrap it, as they wrap every route. What the
+service leaves for later (shadow scoring) runs after the answer is sent, in a worker thread, as
+BentoML's background tasks do.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import bentoml
 from pydantic import BaseModel, ValidationError
-from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from tabship.serving.asgiroutes import Message, answer
 from tabship.serving.errors import ClientError, from_pydantic
 
 PATH = "/predict_one"
-Message = MutableMapping[str, Any]
-
-
-async def _answer(send: Callable[[Message], Awaitable[None]], status: int, body: bytes) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class OneRecord:
@@ -37,6 +32,7 @@ class OneRecord:
         self.model = model
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        """Validate, score, answer; then run what the service left for after the answer."""
         chunks = []
         while True:  # GuardMiddleware has read and bounded the body already
             message = await receive()
@@ -47,24 +43,19 @@ class OneRecord:
             parsed: Any = self.model.model_validate_json(b"".join(chunks))
         except ValidationError as error:
             refusal = from_pydantic(error.errors(include_url=False))
-            await _answer(send, refusal.status, refusal.to_bytes())
+            await answer(send, refusal.status, refusal.to_bytes())
             return
         try:
-            answer = bentoml.get_current_service().predict_one(parsed.records)
+            body, later = bentoml.get_current_service().predict_one(parsed.records)
         except ClientError as error:
-            await _answer(send, error.body.status, error.body.to_bytes())
+            await answer(send, error.body.status, error.body.to_bytes())
             return
-        await _answer(send, 200, answer)
+        await answer(send, 200, body)
+        if later is not None:
+            await run_in_threadpool(later)
 
 
-class _Routes(Starlette):
-    """Only the routes: the service's own app around it already handles errors."""
-
-    def build_middleware_stack(self) -> Any:
-        return self.router
-
-
-def one_record_app(model: type[BaseModel]) -> Starlette:
-    """The app holding POST /predict_one, validating bodies with MODEL (`{"records": [record]}`).
-    A Starlette app, so that BentoML's mount matches only this route and passes the rest on."""
-    return _Routes(routes=[Route(PATH, OneRecord(model), methods=["POST"])])
+def one_record_route(model: type[BaseModel]) -> Route:
+    """POST /predict_one, validating bodies with MODEL (`{"records": [record]}`); mount it with
+    `asgiroutes.routes_app`, so that BentoML's mount matches only this route."""
+    return Route(PATH, OneRecord(model), methods=["POST"])

@@ -54,12 +54,14 @@ def logged_columns(
     ]
 
 
-def log_predictions(
-    records: Records, scored: Scored, model_version: str, kinds: Mapping[str, str]
-) -> None:
-    """Log a request's rows. RECORDS is a list of records or a mapping of columns."""
+def log_predictions(records: Records, scored: Scored, kinds: Mapping[str, str]) -> None:
+    """Log a request's rows, with the version that scored them (it travels with the scores, so
+    a swap between scoring and logging cannot mislabel them). RECORDS is a list of records or a
+    mapping of columns."""
     with bentoml.monitor(MONITOR_NAME) as monitor:
-        for name, role, kind, values in logged_columns(records, scored, model_version, kinds):
+        for name, role, kind, values in logged_columns(
+            records, scored, scored.model_version, kinds
+        ):
             monitor.log_batch(values, name, role, kind)
 
 

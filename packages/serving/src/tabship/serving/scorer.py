@@ -26,12 +26,15 @@ SINGLE_THREAD_ROWS = 256
 
 @dataclass(frozen=True)
 class Scored:
-    """Scores of one request, with what the inputs looked like (for metrics and the log)."""
+    """Scores of one request, with what the inputs looked like (for metrics and the log), and
+    the version of the model that made them: it travels with the scores, so an answer or a log
+    line can never name a model swapped in after scoring."""
 
     probability: Vector
     label: npt.NDArray[np.int_]
     prediction_ids: list[str]
     matrix: Vector
+    model_version: str
     unseen: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
 
@@ -74,6 +77,7 @@ class Scorer:
             label=(probability >= self.facts.threshold).astype(np.int_),
             prediction_ids=[f"{prefix}-{i}" for i in range(len(probability))],
             matrix=matrix,
+            model_version=self.version,
             unseen=unseen,
             missing={k: v for k, v in missing.items() if v},
         )

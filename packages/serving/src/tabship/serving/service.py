@@ -3,7 +3,9 @@
 Run it with `tabship-serving serve` (or `bentoml serve tabship.serving.service:TabshipClassifier`).
 The model comes from the BentoML model store (`tabship-serving build` puts it there). The request
 types are generated at import from the schema stored with the model, so the OpenAPI document, the
-validation and the model's training contract are the same thing.
+validation and the model's training contract are the same thing. A running service follows the
+registry's champion (reload.py, POST /admin/reload and the watch) and, in shadow mode, scores
+every request with the challenger too, after the answer (shadow.py).
 """
 
 # mypy: disable-error-code="misc,valid-type,untyped-decorator"
@@ -21,23 +23,33 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
 from tabship.serving import __version__, logs, openapi
-from tabship.serving.artifact import load_artifact, read_facts, read_fields
+from tabship.serving.adminroute import PATH as RELOAD_PATH
+from tabship.serving.adminroute import reload_route
+from tabship.serving.artifact import ModelFacts, read_facts, read_fields
+from tabship.serving.asgiroutes import routes_app
 from tabship.serving.boundedmetrics import bound_request_metrics
 from tabship.serving.errors import ClientError, Detail, ErrorBody
 from tabship.serving.memory import LARGE_ROWS, release_memory
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
-from tabship.serving.onerecord import one_record_app
+from tabship.serving.onerecord import one_record_route
+from tabship.serving.reload import run_folder
 from tabship.serving.schema import columns_type, example_record, record_type
-from tabship.serving.settings import MODEL_TAG_ENV, load_settings
+from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
+    from collections.abc import Callable
+
     from tabship.features import UnseenCategoryError
-    from tabship.serving.scorer import Contribution, Scored
+    from tabship.serving.scorer import Contribution, Scored, Scorer
+    from tabship.serving.served import Served
 
 SETTINGS = load_settings()
+# Made here by BentoML's supervisor, which imports this module before it starts the workers: they
+# inherit the folder's name and share it (the reload marker and lock; see reload.py).
+RUN_FOLDER = run_folder()
 # `tabship-serving serve` and the bento set the tag; a bare `bentoml serve` takes the newest one.
 MODEL_TAG = os.environ.get(MODEL_TAG_ENV) or newest_stored()
 MODEL_REF = bentoml.models.BentoModel(MODEL_TAG)
@@ -45,6 +57,10 @@ if MODEL_REF.stored is None:
     raise RuntimeError(
         f"model {MODEL_TAG} is not in the BentoML store: run `tabship-serving build`"
     )
+# Set by `tabship-serving serve` when serving.yaml turns shadow mode on and there is a challenger.
+CHALLENGER_TAG = os.environ.get(CHALLENGER_TAG_ENV) or None
+# One folder per model name: the services of two datasets in one project keep apart logs.
+LOG_FOLDER = Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0]
 FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
 Record = record_type(FIELDS)
 Columns = columns_type(FIELDS)
@@ -125,12 +141,27 @@ ExplainInput = create_model(
 )
 ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
 PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
-bound_request_metrics(PROTECTED)
+bound_request_metrics((*PROTECTED, RELOAD_PATH))
 
 
 def _json(document: dict[str, Any]) -> Response:
     # json.dumps writes floats with repr: they round-trip exactly (the skew test relies on it).
     return Response(json.dumps(document), media_type="application/json")
+
+
+def _model_info(facts: ModelFacts) -> dict[str, str]:
+    """The labels of the tabship_model_info gauge."""
+    return {
+        "model_name": facts.model_name,
+        "model_version": facts.model_version,
+        "dataset_version": facts.dataset_version,
+    }
+
+
+def _after_answer(ctx: bentoml.Context, task: Callable[[], None] | None) -> None:
+    """Run TASK (when there is one) once the response is sent."""
+    if task is not None:
+        ctx.response.background.add_task(task)
 
 
 def _unseen_error(error: UnseenCategoryError) -> ClientError:
@@ -147,8 +178,7 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
     monitoring={
         "enabled": True,
         "type": "default",
-        # One folder per model name: the services of two datasets in one project keep apart logs.
-        "options": {"log_path": str(Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0])},
+        "options": {"log_path": str(LOG_FOLDER)},
     },
     # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
     # of a request (half of /healthz's): off unless serving.yaml asks for them.
@@ -162,37 +192,61 @@ class TabshipClassifier:
     def __init__(self) -> None:
         from tabship.features import UnseenCategoryError
         from tabship.serving.predictlog import log_predictions
-        from tabship.serving.scorer import Scorer
+        from tabship.serving.reload import Reloader, source_from_env
+        from tabship.serving.served import Served, load_challenger, load_scorer
+        from tabship.serving.shadow import SHADOW_NAME, ShadowLog, shadow_score
+        from tabship.serving.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
         self.log_predictions = log_predictions
-        self.scorer = Scorer(load_artifact(Path(self.model.path)))
+        self.shadow_score = shadow_score
+        self.shadow_log = ShadowLog(LOG_FOLDER / SHADOW_NAME / "data")
+        challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
+        served = Served(
+            load_scorer(MODEL_TAG, FIELDS),
+            MODEL_TAG,
+            challenger,
+            CHALLENGER_TAG if challenger else None,
+        )
         self.kinds = {
             f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
         }
         self.metrics = ServiceMetrics()
-        facts = self.scorer.facts
         self.metrics.start(
             [f.name for f in FIELDS if f.nullable],
-            list(self.scorer.pipeline.spec.categorical),
-            {
-                "model_name": facts.model_name,
-                "model_version": facts.model_version,
-                "dataset_version": facts.dataset_version,
-            },
+            list(served.champion.pipeline.spec.categorical),
+            _model_info(served.champion.facts),
         )
+        self.models = Reloader(
+            served, FIELDS, source_from_env(), SETTINGS.shadow, RUN_FOLDER, self._swapped
+        )
+        start_watch(self.models, SETTINGS.reload_watch_seconds)
 
-    def _score(self, records: list[dict[str, Any]], endpoint: str) -> Scored:
+    def _swapped(self, old: Served, new: Served) -> None:
+        self.metrics.swapped(_model_info(old.champion.facts), _model_info(new.champion.facts))
+
+    def reload(self) -> dict[str, Any]:
+        """Serve the registry's champion now (POST /admin/reload; see reload.py)."""
+        return self.models.reload()
+
+    def _score(self, scorer: Scorer, records: list[dict[str, Any]], endpoint: str) -> Scored:
         try:
-            scored = self.scorer.score_records(records)
+            scored = scorer.score_records(records)
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
         return scored
 
+    def _shadow(self, served: Served, inputs: Any, scored: Scored) -> Callable[[], None] | None:
+        """The challenger's scoring of INPUTS, to run after the answer; None without one."""
+        challenger = served.challenger
+        if challenger is None:
+            return None
+        return lambda: self.shadow_score(challenger, inputs, scored, self.shadow_log)
+
     def _predictions(self, scored: Scored) -> list[dict[str, Any]]:
-        version = self.scorer.version
+        version = scored.model_version
         return [
             {"prediction_id": i, "probability": p, "label": label, "model_version": version}
             for i, p, label in zip(
@@ -206,39 +260,43 @@ class TabshipClassifier:
     @bentoml.api(input_spec=PredictInput, output_spec=PredictResponse)
     def predict(self, records: list[dict[str, Any]], ctx: bentoml.Context) -> Response:
         """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
-        scored = self._score(records, "predict")
+        served = self.models.current  # once: a swap during this request does not reach it
+        scored = self._score(served.champion, records, "predict")
         # The log is written after the response is sent: it costs more than scoring does.
-        ctx.response.background.add_task(
-            self.log_predictions, records, scored, self.scorer.version, self.kinds
-        )
+        ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
+        _after_answer(ctx, self._shadow(served, records, scored))
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
             {
-                "model_version": self.scorer.version,
+                "model_version": scored.model_version,
                 "predictions": self._predictions(scored),
                 "unknown_categories": scored.unseen,
             }
         )
 
-    def predict_one(self, records: list[dict[str, Any]]) -> bytes:
-        """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
-        scored = self._score(records, "predict_one")
-        self.log_predictions(records, scored, self.scorer.version, self.kinds)
-        return json.dumps(self._predictions(scored)).encode()
+    def predict_one(self, records: list[dict[str, Any]]) -> tuple[bytes, Callable[[], None] | None]:
+        """Score one validated record: the JSON answer `[prediction]`, and what to run once it
+        is sent (shadow scoring, or None; see onerecord.py)."""
+        served = self.models.current
+        scored = self._score(served.champion, records, "predict_one")
+        self.log_predictions(records, scored, self.kinds)
+        body = json.dumps(self._predictions(scored)).encode()
+        return body, self._shadow(served, records, scored)
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
     def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
         """Scores plus each record's TOP_K largest feature contributions (log-odds units)."""
-        scored = self._score(records, "explain")
-        base, contributions = self.scorer.explain(scored.matrix, top_k)
+        scorer = self.models.current.champion  # explains with the model that scored
+        scored = self._score(scorer, records, "explain")
+        base, contributions = scorer.explain(scored.matrix, top_k)
         explanations = [
             {**prediction, "base_value": b, "contributions": [_contribution(c) for c in row]}
             for prediction, b, row in zip(
                 self._predictions(scored), base, contributions, strict=True
             )
         ]
-        return _json({"model_version": self.scorer.version, "explanations": explanations})
+        return _json({"model_version": scored.model_version, "explanations": explanations})
 
     @bentoml.api(input_spec=ColumnsInput, output_spec=ColumnsResponse)
     def predict_columns(self, columns: dict[str, list[Any]], ctx: bentoml.Context) -> Response:
@@ -264,19 +322,19 @@ class TabshipClassifier:
                     [Detail(type="too_long", message=f"{rows} rows", field="columns")],
                 )
             )
+        served = self.models.current
         try:
-            scored = self.scorer.score_columns(columns)
+            scored = served.champion.score_columns(columns)
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
-        ctx.response.background.add_task(
-            self.log_predictions, columns, scored, self.scorer.version, self.kinds
-        )
+        ctx.response.background.add_task(self.log_predictions, columns, scored, self.kinds)
+        _after_answer(ctx, self._shadow(served, columns, scored))
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
             {
-                "model_version": self.scorer.version,
+                "model_version": scored.model_version,
                 "prediction_id": scored.prediction_ids,
                 "probability": scored.probability.tolist(),
                 "label": scored.label.tolist(),
@@ -347,5 +405,6 @@ TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @
 )
 
 TabshipClassifier.mount_asgi_app(  # type: ignore[attr-defined]  # set by @bentoml.service
-    one_record_app(PredictOneInput), path="/"
+    routes_app([one_record_route(PredictOneInput), reload_route(SETTINGS.reload_token_env)]),
+    path="/",
 )

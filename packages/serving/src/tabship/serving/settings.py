@@ -11,7 +11,16 @@ from tabship.data import ConfigError, read_yaml_mapping
 
 SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
 MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
+# The challenger to shadow at start (set by `tabship-serving serve` when `shadow` is on).
+CHALLENGER_TAG_ENV = "TABSHIP_CHALLENGER_TAG"
+# The project and dataset whose registry the service follows (TABSHIP_PROJECT is tabship.data's
+# own variable: `find_project` reads it too).
+PROJECT_ENV = "TABSHIP_PROJECT"
+DATASET_ENV = "TABSHIP_DATASET"
 LOG_PATH_ENV = "TABSHIP_PREDICTION_LOG"
+# YAML types per annotation: a wrong type is one line naming the key, not a failure at run time.
+TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,),
+                                      "str": (str,)}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,10 @@ class Settings:
     tracing: bool = False  # OpenTelemetry spans per request (set BentoML's tracing exporter too)
     workers: int = 1  # one process: LightGBM single-row scoring is far from the bottleneck
     prediction_log: str = "monitoring"  # bentoml.monitor's log_path, relative to the cwd
+    # The variable holding POST /admin/reload's bearer token; unset or empty: reload is off (403).
+    reload_token_env: str = "TABSHIP_RELOAD_TOKEN"  # noqa: S105  (a variable's name)
+    reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
+    shadow: bool = False  # score every request with the registry's challenger too, and log it
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
@@ -34,10 +47,17 @@ def load_settings(path: Path | str | None = None) -> Settings:
     settings = Settings()
     if chosen:
         raw: Any = read_yaml_mapping(Path(chosen))
-        known = {f.name: f.type for f in fields(Settings)}
+        known = {f.name: str(f.type) for f in fields(Settings)}
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ConfigError(f"{chosen}: unknown setting(s) {', '.join(unknown)}")
+        for key, value in raw.items():
+            wanted = TYPES[known[key]]
+            # bool is an int to Python, not to a reader of the file: `workers: true` is a mistake.
+            if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
+                raise ConfigError(f"{chosen}: {key} must be of type {known[key]}, not {value!r}")
+        if raw.get("reload_watch_seconds", 0) < 0:
+            raise ConfigError(f"{chosen}: reload_watch_seconds must be 0 (off) or more")
         settings = replace(settings, **raw)
     log_path = os.environ.get(LOG_PATH_ENV)
     return replace(settings, prediction_log=log_path) if log_path else settings
