@@ -51,8 +51,12 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Run ARGV with its output in LOG, and return once READY_URL answers 200.
 
-    Raises ToolError with the end of the log when the program exits or does not answer in time.
+    Raises ToolError with the end of the log when the program exits or does not answer in time,
+    and when something already answers READY_URL: a port that free_port() found free can be
+    taken by another process before this one binds it, and its answers are not this program's.
     """
+    if _answers(ready_url):
+        raise ToolError(f"{ready_url} answers before {argv[0]} started: the port is taken")
     with log.open("ab") as out:
         process = subprocess.Popen(
             list(argv), stdout=out, stderr=subprocess.STDOUT, env=dict(env) if env else None,
@@ -65,6 +69,9 @@ def start(
             tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
             raise ToolError(f"{argv[0]} did not answer {ready_url} (log {log}):\n{tail}")
         time.sleep(0.1)
+    if process.poll() is not None:  # it lost the port to another server that answered for it
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise ToolError(f"{argv[0]} exited though {ready_url} answers (log {log}):\n{tail}")
     return process
 
 

@@ -211,9 +211,12 @@ def _monitor(args: argparse.Namespace, project: Project) -> int:
 
 def _retrain(args: argparse.Namespace, project: Project) -> int:
     from tabship.models.feedback import FeedbackError
+    from tabship.models.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
     from tabship.models.retrain import NoChampionError, RetrainError, RetrainRequest, retrain
     from tabship.models.retrainsummary import retrain_summary
 
+    if args.notify:
+        reload_url(args.notify)  # a malformed URL stops here, before anything is trained
     request = RetrainRequest(
         trigger=args.trigger,
         report=args.report,
@@ -230,10 +233,21 @@ def _retrain(args: argparse.Namespace, project: Project) -> int:
     except (RetrainError, FeedbackError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    code = RETRAIN_EXIT[outcome.status]
+    if args.notify and outcome.status != "skipped":
+        # Promoted: the champion moved. Refused: the challenger did (a shadowing service scores
+        # it). Either way the service reloads; nothing moved when the run was skipped.
+        try:
+            outcome.service = notify_reload(args.notify, os.environ.get(TOKEN_ENV))
+        except NotifyError as error:
+            outcome.reasons.append(f"the service did not reload: {error}")
+            print(f"error: the retrain is done, but the service did not reload: {error}",
+                  file=sys.stderr)  # fmt: skip
+            code = EXIT_FAILED
     if args.outcome:
         atomic_write_json(args.outcome, outcome.to_dict())
     print(json.dumps(outcome.to_dict()) if args.json else retrain_summary(outcome))
-    return RETRAIN_EXIT[outcome.status]
+    return code
 
 
 def _receive(args: argparse.Namespace, project: Project) -> int:
@@ -300,6 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrain.add_argument("--log", type=Path, help="the service's prediction log folder")
     retrain.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
     retrain.add_argument("--outcome", type=Path, help="also write the outcome JSON to this file")
+    retrain.add_argument(
+        "--notify", metavar="URL",
+        help="then POST to this service's reload endpoint (as rollback --notify)",
+    )  # fmt: skip
     receive = commands.add_parser("receive", help="serve Alertmanager's webhook: start retrains")
     receive.add_argument("--config", type=Path, help="default: configs/receiver.yaml")
     receive.add_argument("--host", help="interface to listen on (default: the config's)")

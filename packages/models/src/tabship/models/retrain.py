@@ -79,6 +79,7 @@ class RetrainOutcome:
     run_id: str | None = None
     card_path: str | None = None
     report: str | None = None  # the monitor report recorded as the cause
+    service: dict[str, Any] | None = None  # the reloaded service's answer (--notify)
     started_at: str = ""
     seconds: float = 0.0
 

@@ -30,6 +30,11 @@ def retrain_summary(outcome: RetrainOutcome) -> str:
     if outcome.dataset_version:
         lines.append(f"dataset {outcome.dataset} version {outcome.dataset_version}")
     lines += [f"- {reason}" for reason in outcome.reasons]
+    if outcome.service:
+        service = outcome.service
+        lines.append(
+            f"service: {service.get('status')}, serving version {service.get('model_version')}"
+        )
     if outcome.card_path:
         lines.append(f"card: {outcome.card_path}")
     lines.append(f"{outcome.seconds:.1f} s")
