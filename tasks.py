@@ -162,16 +162,21 @@ def monitor(
         "report": "the monitor report that caused it (recorded with the run)",
         "data": "a file of labelled rows (the dataset's shape) to append as well",
         "force": "ignore the cooldown and the minimum of new rows",
+        "notify": "a running service's URL: it reloads ($TABSHIP_RELOAD_TOKEN)",
         "json": "print one JSON object",
     }
 )
 def retrain(
     c: Context, dataset: str = "", trigger: str = "manual", report: str = "", data: str = "",
-    force: bool = False, json: bool = False,
+    force: bool = False, notify: str = "", json: bool = False,
 ) -> None:  # fmt: skip
     """Retrain on new labelled data; promote only a better challenger (nox -s retrain)."""
-    args = ["--trigger", trigger, *(["--report", report] if report else [])]
-    args += [*(["--data", data] if data else []), *(["--force"] if force else [])]
+    args = ["--trigger", trigger, *(["--report", str(Path(report).resolve())] if report else [])]
+    args += [
+        *(["--data", str(Path(data).resolve())] if data else []),
+        *(["--force"] if force else []),
+    ]
+    args += ["--notify", notify] if notify else []
     _nox(c, "retrain", *args, *_dataset(dataset), *(["--json"] if json else []))
 
 
