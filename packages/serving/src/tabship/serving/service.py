@@ -232,7 +232,7 @@ class TabshipClassifier:
 
     def _shadow(self, served: Served, inputs: Any, scored: Scored) -> None:
         """Hand INPUTS to the challenger served with the champion that scored them, if any (an
-        append: the challenger scores in its own thread, never before the answer)."""
+        append: the challenger scores in a thread of its own, and the answer does not wait)."""
         if served.challenger is not None:
             self.shadow.submit(served.challenger, inputs, scored)
 
