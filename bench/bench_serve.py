@@ -12,9 +12,10 @@ Starts `tabship-serving serve` on a free loopback port and measures, in one run:
 - a soak: --soak-seconds (600) of mixed traffic at concurrency 16 (single rows, 1,000-row
   batches, invalid bodies), with the RSS at the start, after warm-up and at the end;
 - the cost of shadow mode: predict_one at concurrency 8 on two servers side by side, shadow off
-  and shadow on, --shadow-seconds (10) per round, three rounds each, taking turns (best round
-  kept). `--shadow-only` runs this step alone. The challenger is the registry's `challenger`,
-  else its `previous`, else the champion itself (a stand-in of the same size).
+  and shadow on, --shadow-seconds (10) per round, --shadow-rounds (3) each, taking turns: the
+  best rounds, and the median of each round on over the round off beside it. `--shadow-only`
+  runs this step alone. The challenger is the registry's `challenger`, else its `previous`,
+  else the champion itself (a stand-in of the same size).
 
 The load client is a minimal asyncio HTTP/1.1 keep-alive client (no wrk on this machine, and
 httpx's own overhead would cap the numbers); it shares the 2 cores with the server, so the
@@ -279,8 +280,11 @@ def shadow_tag(project: Project) -> tuple[str, str]:
     raise RuntimeError("the registry has no champion")
 
 
-def shadow_step(project: Project, tag: str, one: dict[str, Any], seconds: float) -> dict[str, Any]:
-    """predict_one at c=8, shadow off and on, side by side in one run."""
+def shadow_step(
+    project: Project, tag: str, one: dict[str, Any], seconds: float, rounds_each: int = 3
+) -> dict[str, Any]:
+    """predict_one at c=8, shadow off and on, side by side in one run: ROUNDS_EACH rounds each,
+    taking turns, so that a round on and the round off beside it share the machine's load."""
     import tempfile
 
     import yaml
@@ -310,7 +314,7 @@ def shadow_step(project: Project, tag: str, one: dict[str, Any], seconds: float)
             for _, port in servers.values():
                 load(port, request, 4, 2.0)  # warm-up
             rounds: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
-            for _ in range(3):
+            for _ in range(rounds_each):
                 for mode, (_, port) in servers.items():
                     rounds[mode].append(load(port, request, 8, seconds))
         finally:
@@ -322,16 +326,22 @@ def shadow_step(project: Project, tag: str, one: dict[str, Any], seconds: float)
             for path in (Path(scratch) / "on").glob("*/tabship_shadow/data/data.*.log*")
         )
     best = {mode: max(found, key=lambda f: f["rps"]) for mode, found in rounds.items()}
+    # Each round on over the round off just before it: the load of other processes drifts less
+    # within a pair than across the run, so the median of these is the steadier figure.
+    paired = [on["rps"] / off["rps"] for off, on in zip(rounds["off"], rounds["on"], strict=True)]
     result = {"challenger": challenger, "alias": alias, "seconds": seconds, "rounds": rounds,
               "best": best, "shadow_lines": logged,
-              "rps_ratio": best["on"]["rps"] / best["off"]["rps"]}  # fmt: skip
-    print(f"\nshadow mode, predict_one at c=8 ({seconds:.0f} s x 3 rounds each, best kept); "
-          f"challenger {challenger} (the registry's {alias})")  # fmt: skip
+              "rps_ratio": best["on"]["rps"] / best["off"]["rps"],
+              "paired_rps_ratio_median": float(np.median(paired))}  # fmt: skip
+    print(f"\nshadow mode, predict_one at c=8 ({seconds:.0f} s x {rounds_each} rounds each, best "
+          f"kept); challenger {challenger} (the registry's {alias})")  # fmt: skip
     print(f"{'shadow':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
     for mode, figures in best.items():
         print(f"{mode:<8} {figures['rps']:>9.0f} {figures['p50_ms']:>8.2f} "
               f"{figures['p99_ms']:>8.2f} {figures['errors']:>6.0f}")  # fmt: skip
-    print(f"on/off req/s {result['rps_ratio']:.2f}; {logged} shadow lines written")
+    print(f"on/off req/s {result['rps_ratio']:.2f} (best rounds), "
+          f"{result['paired_rps_ratio_median']:.2f} (median of paired rounds); "
+          f"{logged} shadow lines written")  # fmt: skip
     return result
 
 
@@ -374,6 +384,9 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="soak (default 600)")
     parser.add_argument(
         "--shadow-seconds", type=float, default=10.0, help="per shadow round (default 10; 0: skip)"
+    )
+    parser.add_argument(
+        "--shadow-rounds", type=int, default=3, help="shadow rounds of each mode (default 3)"
     )
     parser.add_argument(
         "--shadow-only", action="store_true", help="only the shadow on/off comparison"
@@ -429,7 +442,7 @@ def main() -> int:
         server.wait(timeout=30)
     if args.shadow_seconds > 0:
         results["shadow"] = shadow_step(project, stored.tag, {"records": [rows[0]]},
-                                        args.shadow_seconds)  # fmt: skip
+                                        args.shadow_seconds, args.shadow_rounds)  # fmt: skip
         print(f"load average {os.getloadavg()}")
     results["goals"] = goals(results)
     print("\n" + "\n".join(f"{'met ' if ok else 'MISS'} {n}" for n, ok in results["goals"].items()))
@@ -447,7 +460,9 @@ def shadow_only(project: Project, args: argparse.Namespace) -> int:
     before = os.getloadavg()
     print(f"model {stored.tag} (v{stored.facts.model_version}); load average {before}")
     results: dict[str, Any] = {"model": stored.tag, "loadavg_start": before}
-    results["shadow"] = shadow_step(project, stored.tag, {"records": [one]}, args.shadow_seconds)
+    results["shadow"] = shadow_step(
+        project, stored.tag, {"records": [one]}, args.shadow_seconds, args.shadow_rounds
+    )
     results["loadavg_end"] = os.getloadavg()
     print(f"load average {results['loadavg_end']}")
     if args.json:
