@@ -10,7 +10,12 @@ Starts `tabship-serving serve` on a free loopback port and measures, in one run:
   paths among them: 5xx, connection errors, 4xx bodies not in the one error shape, and how many
   /metrics series the random paths added;
 - a soak: --soak-seconds (600) of mixed traffic at concurrency 16 (single rows, 1,000-row
-  batches, invalid bodies), with the RSS at the start, after warm-up and at the end.
+  batches, invalid bodies), with the RSS at the start, after warm-up and at the end;
+- the cost of shadow mode: predict_one at concurrency 8 on two servers side by side, shadow off
+  and shadow on, --shadow-seconds (10) per round, --shadow-rounds (3) each, taking turns: the
+  best rounds, and the median of each round on over the round off beside it. `--shadow-only`
+  runs this step alone. The challenger is the registry's `challenger`, else its `previous`,
+  else the champion itself (a stand-in of the same size).
 
 The load client is a minimal asyncio HTTP/1.1 keep-alive client (no wrk on this machine, and
 httpx's own overhead would cap the numbers); it shares the 2 cores with the server, so the
@@ -250,7 +255,99 @@ def soak_step(pid: int, port: int, rows: list[dict[str, Any]], seconds: float) -
     return found
 
 
+def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """`bentoml serve` for the service in its own process group (stop it with os.killpg)."""
+    from tabship.serving.cli import serve_command
+
+    return subprocess.Popen(
+        serve_command("127.0.0.1", port),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def shadow_tag(project: Project) -> tuple[str, str]:
+    """The model to shadow with, and which alias it is (see the module's docstring)."""
+    from tabship.models import CHALLENGER, CHAMPION, PREVIOUS
+    from tabship.serving.modelstore import store_alias
+
+    for alias in (CHALLENGER, PREVIOUS, CHAMPION):
+        stored = store_alias(project, None, alias)
+        if stored is not None:
+            return stored.tag, alias
+    raise RuntimeError("the registry has no champion")
+
+
+def shadow_step(
+    project: Project, tag: str, one: dict[str, Any], seconds: float, rounds_each: int = 3
+) -> dict[str, Any]:
+    """predict_one at c=8, shadow off and on, side by side in one run: ROUNDS_EACH rounds each,
+    taking turns, so that a round on and the round off beside it share the machine's load."""
+    import tempfile
+
+    import yaml
+
+    from tabship.serving.cli import serve_env
+
+    challenger, alias = shadow_tag(project)
+    base = {**serve_env(project), "TABSHIP_MODEL_TAG": tag}
+    base.pop("TABSHIP_API_TOKEN", None)
+    settings: dict[str, Any] = {}
+    if project.serving_config.is_file():
+        settings = yaml.safe_load(project.serving_config.read_text(encoding="utf-8")) or {}
+    request = traffic.http_request("POST", "/predict_one", json.dumps(one).encode())
+    with tempfile.TemporaryDirectory(prefix="bench-shadow-") as scratch:
+        servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+        try:
+            for mode, shadow in (("off", False), ("on", True)):
+                config = Path(scratch) / f"serving-{mode}.yaml"
+                config.write_text(yaml.safe_dump({**settings, "shadow": shadow}), "utf-8")
+                env = {**base, "TABSHIP_SERVING_CONFIG": str(config),
+                       "TABSHIP_PREDICTION_LOG": str(Path(scratch) / mode)}  # fmt: skip
+                if shadow:
+                    env["TABSHIP_CHALLENGER_TAG"] = challenger
+                port = free_port()
+                servers[mode] = (start_server(env, port), port)
+                wait_ready(f"http://127.0.0.1:{port}", servers[mode][0])
+            for _, port in servers.values():
+                load(port, request, 4, 2.0)  # warm-up
+            rounds: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
+            for _ in range(rounds_each):
+                for mode, (_, port) in servers.items():
+                    rounds[mode].append(load(port, request, 8, seconds))
+        finally:
+            for process, _ in servers.values():
+                os.killpg(process.pid, 15)
+                process.wait(timeout=30)
+        logged = sum(
+            len(path.read_bytes().splitlines())
+            for path in (Path(scratch) / "on").glob("*/tabship_shadow/data/data.*.log*")
+        )
+    best = {mode: max(found, key=lambda f: f["rps"]) for mode, found in rounds.items()}
+    # Each round on over the round off just before it: the load of other processes drifts less
+    # within a pair than across the run, so the median of these is the steadier figure.
+    paired = [on["rps"] / off["rps"] for off, on in zip(rounds["off"], rounds["on"], strict=True)]
+    result = {"challenger": challenger, "alias": alias, "seconds": seconds, "rounds": rounds,
+              "best": best, "shadow_lines": logged,
+              "rps_ratio": best["on"]["rps"] / best["off"]["rps"],
+              "paired_rps_ratio_median": float(np.median(paired))}  # fmt: skip
+    print(f"\nshadow mode, predict_one at c=8 ({seconds:.0f} s x {rounds_each} rounds each, best "
+          f"kept); challenger {challenger} (the registry's {alias})")  # fmt: skip
+    print(f"{'shadow':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for mode, figures in best.items():
+        print(f"{mode:<8} {figures['rps']:>9.0f} {figures['p50_ms']:>8.2f} "
+              f"{figures['p99_ms']:>8.2f} {figures['errors']:>6.0f}")  # fmt: skip
+    print(f"on/off req/s {result['rps_ratio']:.2f} (best rounds), "
+          f"{result['paired_rps_ratio_median']:.2f} (median of paired rounds); "
+          f"{logged} shadow lines written")  # fmt: skip
+    return result
+
+
 def goals(results: dict[str, Any]) -> dict[str, bool]:
+    if "load" not in results:  # --shadow-only
+        return {}
     c8 = next(s for s in results["load"] if s["concurrency"] == 8)
     c32 = next(s for s in results["load"] if s["concurrency"] == 32)
     found = {
@@ -278,16 +375,31 @@ def goals(results: dict[str, Any]) -> dict[str, bool]:
     return found
 
 
-def main() -> int:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="per load step (default 20)")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the bulk test")
     parser.add_argument("--root", default=".", help="project folder (the registry's champion)")
     parser.add_argument("--load-seconds", type=float, default=60.0, help="mixed load (default 60)")
     parser.add_argument("--soak-seconds", type=float, default=600.0, help="soak (default 600)")
+    parser.add_argument(
+        "--shadow-seconds", type=float, default=10.0, help="per shadow round (default 10; 0: skip)"
+    )
+    parser.add_argument(
+        "--shadow-rounds", type=int, default=3, help="shadow rounds of each mode (default 3)"
+    )
+    parser.add_argument(
+        "--shadow-only", action="store_true", help="only the shadow on/off comparison"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = arguments()
     project = project_at(args.root)
+    if args.shadow_only:
+        return shadow_only(project, args)
 
     import bentoml
 
@@ -328,11 +440,42 @@ def main() -> int:
     finally:
         os.killpg(server.pid, 15)  # the server's own process group: its workers go with it
         server.wait(timeout=30)
+    if args.shadow_seconds > 0:
+        results["shadow"] = shadow_step(project, stored.tag, {"records": [rows[0]]},
+                                        args.shadow_seconds, args.shadow_rounds)  # fmt: skip
+        print(f"load average {os.getloadavg()}")
     results["goals"] = goals(results)
     print("\n" + "\n".join(f"{'met ' if ok else 'MISS'} {n}" for n, ok in results["goals"].items()))
     if args.json:
         print(json.dumps(results, indent=2))
     return 0
+
+
+def shadow_only(project: Project, args: argparse.Namespace) -> int:
+    """`--shadow-only`: the shadow comparison and the load average around it."""
+    from tabship.serving.modelstore import store_champion
+
+    stored = store_champion(project)
+    [one] = holdout_rows(project, 1, [f.name for f in _fields(stored.tag)])
+    before = os.getloadavg()
+    print(f"model {stored.tag} (v{stored.facts.model_version}); load average {before}")
+    results: dict[str, Any] = {"model": stored.tag, "loadavg_start": before}
+    results["shadow"] = shadow_step(
+        project, stored.tag, {"records": [one]}, args.shadow_seconds, args.shadow_rounds
+    )
+    results["loadavg_end"] = os.getloadavg()
+    print(f"load average {results['loadavg_end']}")
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def _fields(tag: str) -> list[Any]:
+    import bentoml
+
+    from tabship.serving.artifact import read_fields
+
+    return read_fields(Path(bentoml.models.get(tag).path))
 
 
 if __name__ == "__main__":

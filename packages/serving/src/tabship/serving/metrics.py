@@ -43,6 +43,10 @@ class ServiceMetrics:
             documentation="Values of a category the model did not see in training, per field",
             labelnames=["field"],
         )
+        self.shadow_dropped = metrics.Counter(
+            name="tabship_shadow_dropped",
+            documentation="Records not shadowed: the challenger was too far behind (shadow mode)",
+        )
         self.model = metrics.Gauge(
             name="tabship_model_info",
             documentation="The served model: always 1, the facts are labels",

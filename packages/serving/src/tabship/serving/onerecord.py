@@ -5,9 +5,7 @@ JSON schema on every response, the task wrapper) cost three times the scoring it
 does the same work and no more: it validates the body with the same strict pydantic model, answers
 a fault with the one error body, and scores through the service instance, so the metrics and the
 prediction log see every request. BentoML's middleware (its request metrics, tracing, access log,
-limits) and ours (auth, size, content type) still wrap it, as they wrap every route. What the
-service leaves for later (shadow scoring) runs after the answer is sent, in a worker thread, as
-BentoML's background tasks do.
+limits) and ours (auth, size, content type) still wrap it, as they wrap every route.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from typing import Any
 
 import bentoml
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from tabship.serving.asgiroutes import Message, answer
@@ -32,7 +29,7 @@ class OneRecord:
         self.model = model
 
     async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
-        """Validate, score, answer; then run what the service left for after the answer."""
+        """Validate, score, answer."""
         chunks = []
         while True:  # GuardMiddleware has read and bounded the body already
             message = await receive()
@@ -46,13 +43,11 @@ class OneRecord:
             await answer(send, refusal.status, refusal.to_bytes())
             return
         try:
-            body, later = bentoml.get_current_service().predict_one(parsed.records)
+            body = bentoml.get_current_service().predict_one(parsed.records)
         except ClientError as error:
             await answer(send, error.body.status, error.body.to_bytes())
             return
         await answer(send, 200, body)
-        if later is not None:
-            await run_in_threadpool(later)
 
 
 def one_record_route(model: type[BaseModel]) -> Route:

@@ -4,8 +4,8 @@ Run it with `tabship-serving serve` (or `bentoml serve tabship.serving.service:T
 The model comes from the BentoML model store (`tabship-serving build` puts it there). The request
 types are generated at import from the schema stored with the model, so the OpenAPI document, the
 validation and the model's training contract are the same thing. A running service follows the
-registry's champion (reload.py, POST /admin/reload and the watch) and, in shadow mode, scores
-every request with the challenger too, after the answer (shadow.py).
+registry's champion (reload.py, POST /admin/reload and the watch) and, in shadow mode, has
+the challenger score every logged request too, apart from the answers (shadow.py).
 """
 
 # mypy: disable-error-code="misc,valid-type,untyped-decorator"
@@ -40,8 +40,6 @@ from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_set
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
-    from collections.abc import Callable
-
     from tabship.features import UnseenCategoryError
     from tabship.serving.scorer import Contribution, Scored, Scorer
     from tabship.serving.served import Served
@@ -158,12 +156,6 @@ def _model_info(facts: ModelFacts) -> dict[str, str]:
     }
 
 
-def _after_answer(ctx: bentoml.Context, task: Callable[[], None] | None) -> None:
-    """Run TASK (when there is one) once the response is sent."""
-    if task is not None:
-        ctx.response.background.add_task(task)
-
-
 def _unseen_error(error: UnseenCategoryError) -> ClientError:
     detail = Detail(
         type="unseen_category", message=str(error), record=error.record, field=error.field
@@ -194,14 +186,12 @@ class TabshipClassifier:
         from tabship.serving.predictlog import log_predictions
         from tabship.serving.reload import Reloader, source_from_env
         from tabship.serving.served import Served, load_challenger, load_scorer
-        from tabship.serving.shadow import SHADOW_NAME, ShadowLog, shadow_score
+        from tabship.serving.shadow import SHADOW_NAME, ShadowLog, ShadowQueue
         from tabship.serving.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
         self.log_predictions = log_predictions
-        self.shadow_score = shadow_score
-        self.shadow_log = ShadowLog(LOG_FOLDER / SHADOW_NAME / "data")
         challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
         served = Served(
             load_scorer(MODEL_TAG, FIELDS),
@@ -213,6 +203,8 @@ class TabshipClassifier:
             f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
         }
         self.metrics = ServiceMetrics()
+        lines = ShadowLog(LOG_FOLDER / SHADOW_NAME / "data")
+        self.shadow = ShadowQueue(lines, self.metrics.shadow_dropped.inc)
         self.metrics.start(
             [f.name for f in FIELDS if f.nullable],
             list(served.champion.pipeline.spec.categorical),
@@ -238,12 +230,11 @@ class TabshipClassifier:
         self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
         return scored
 
-    def _shadow(self, served: Served, inputs: Any, scored: Scored) -> Callable[[], None] | None:
-        """The challenger's scoring of INPUTS, to run after the answer; None without one."""
-        challenger = served.challenger
-        if challenger is None:
-            return None
-        return lambda: self.shadow_score(challenger, inputs, scored, self.shadow_log)
+    def _shadow(self, served: Served, inputs: Any, scored: Scored) -> None:
+        """Hand INPUTS to the challenger served with the champion that scored them, if any (an
+        append: the challenger scores in a thread of its own, and the answer does not wait)."""
+        if served.challenger is not None:
+            self.shadow.submit(served.challenger, inputs, scored)
 
     def _predictions(self, scored: Scored) -> list[dict[str, Any]]:
         version = scored.model_version
@@ -264,7 +255,7 @@ class TabshipClassifier:
         scored = self._score(served.champion, records, "predict")
         # The log is written after the response is sent: it costs more than scoring does.
         ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
-        _after_answer(ctx, self._shadow(served, records, scored))
+        self._shadow(served, records, scored)
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
@@ -275,14 +266,13 @@ class TabshipClassifier:
             }
         )
 
-    def predict_one(self, records: list[dict[str, Any]]) -> tuple[bytes, Callable[[], None] | None]:
-        """Score one validated record: the JSON answer `[prediction]`, and what to run once it
-        is sent (shadow scoring, or None; see onerecord.py)."""
+    def predict_one(self, records: list[dict[str, Any]]) -> bytes:
+        """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
         served = self.models.current
         scored = self._score(served.champion, records, "predict_one")
         self.log_predictions(records, scored, self.kinds)
-        body = json.dumps(self._predictions(scored)).encode()
-        return body, self._shadow(served, records, scored)
+        self._shadow(served, records, scored)
+        return json.dumps(self._predictions(scored)).encode()
 
     @bentoml.api(input_spec=ExplainInput, output_spec=ExplainResponse)
     def explain(self, records: list[dict[str, Any]], top_k: int) -> Response:
@@ -329,7 +319,7 @@ class TabshipClassifier:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
         ctx.response.background.add_task(self.log_predictions, columns, scored, self.kinds)
-        _after_answer(ctx, self._shadow(served, columns, scored))
+        self._shadow(served, columns, scored)
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
         return _json(
