@@ -265,7 +265,10 @@ def start_stack(
     started: list[subprocess.Popen[bytes]] = []
     try:
         started.append(processes.start(
-            [programs["prometheus-pushgateway"], f"--web.listen-address={host['pushgateway']}"],
+            # Debian's build persists to /var/lib/prometheus/pushgateway.data by default, and every
+            # gateway started later would load the groups an earlier test pushed: its own file.
+            [programs["prometheus-pushgateway"], f"--web.listen-address={host['pushgateway']}",
+             f"--persistence.file={folder / 'pushgateway.data'}"],
             f"{urls['pushgateway']}/-/ready", folder / "pushgateway.log",
         ))  # fmt: skip
         started.append(start_alertmanager(folder, webhook, ports["alertmanager"], token))
