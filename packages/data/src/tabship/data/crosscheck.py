@@ -47,7 +47,7 @@ def _repeated(cfg: DatasetConfig, parts: list[Path]) -> pd.DataFrame:
         return pd.DataFrame()
     wanted = dd.from_pandas(repeated.reset_index()[key], npartitions=1)
     found: pd.DataFrame = rows.merge(wanted, on=key, how="inner").compute()
-    return found
+    return found.reset_index(drop=True)  # each partition's index starts at 0
 
 
 def quarantine_duplicate_keys(

@@ -8,6 +8,7 @@ two fits on the same cluster shape give the same model.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,7 +66,14 @@ def dask_client(settings: DaskSettings) -> Iterator[Client]:
             ) as cluster,
             RankedClient(cluster) as client,
         ):
+            client.run(_stdout_to_stderr)
             yield client
+
+
+def _stdout_to_stderr() -> None:
+    """On a LocalCluster worker: LightGBM's network setup prints to stdout, which the workers
+    share with the command, whose stdout is for its result (--json)."""
+    os.dup2(2, 1)
 
 
 def worker_order(client: Client) -> list[str]:

@@ -10,6 +10,8 @@ tree (daskparts.fold_losses); the sums over partitions give each fold's mean los
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +64,27 @@ def fit_booster(
         [da.from_delayed(f, shape=(n,), dtype=np.int_) for f, n in zip(y, rows, strict=True)]
     )
     model = _classifier(cluster, config, rounds)
-    with warnings.catch_warnings():
+    # lightgbm.dask prints its progress; stdout is for the command's result (--json).
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         # lightgbm.dask sets each worker's threads itself and says it ignores n_jobs.
         warnings.filterwarnings("ignore", "Parameter n_jobs will be ignored", UserWarning)
         model.fit(big_x, big_y, feature_name=pipeline.feature_names,
                   categorical_feature=pipeline.categorical_indices)  # fmt: skip
-    booster: lgb.Booster = model.to_local().booster_
-    return booster
+    return without_network(model.to_local().booster_)
+
+
+# Parameters of one cluster's run (its hosts and ports), recorded in the model text's parameters
+# block; left in, two fits of the same model would differ in them.
+_NETWORK = ("[machines: ", "[local_listen_port: ", "[time_out: ", "[machine_list_filename: ")
+
+
+def without_network(booster: lgb.Booster) -> lgb.Booster:
+    """BOOSTER as a plain LightGBM model: the same trees, no cluster addresses in its text."""
+    import lightgbm
+
+    lines = booster.model_to_string().splitlines(keepends=True)
+    kept = "".join(line for line in lines if not line.startswith(_NETWORK))
+    return lightgbm.Booster(model_str=kept)
 
 
 def cross_validate_on_dask(
