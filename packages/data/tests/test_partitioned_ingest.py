@@ -111,7 +111,9 @@ def test_a_key_repeated_across_partitions_is_quarantined_once_found(
     loans.write("a.csv", check.rows(100))
     # b.csv repeats ids 10 and 11 of a.csv; c.csv repeats id 11 again and id 150 of b.csv.
     loans.write("b.csv", [*check.rows(2, start=10), *check.rows(100, start=100)])
-    loans.write("c.csv", [*check.rows(1, start=11), *check.rows(1, start=150), *check.rows(50, 300)])
+    loans.write(
+        "c.csv", [*check.rows(1, start=11), *check.rows(1, start=150), *check.rows(50, 300)]
+    )
     config = td.load_config(loans.config, "loans")
     result = td.ingest_partitioned(client, config, store=loans.store)
 

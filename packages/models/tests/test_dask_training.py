@@ -57,7 +57,7 @@ def _run(folder: Path, source: Path, scheduler: str) -> RunConfig:
 def test_dask_fits_are_repeatable_and_close_to_the_single_process_model(
     synth_project: tuple[Path, Path], scheduler: str
 ) -> None:
-    folder, source = synth_project
+    folder = synth_project[0]
     project, run = td.project_at(folder), _run(*synth_project, scheduler)
     first_data, first, _ = train_on_dask(project, run, lambda _: None)
     second_data, second, _ = train_on_dask(project, run, lambda _: None)
