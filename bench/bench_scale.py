@@ -131,7 +131,9 @@ def main() -> None:
         for rows in args.rows:
             source = Path(folder) / f"rows-{rows}"
             started = time.perf_counter()
-            files = td.write_synthetic(config, td.load_schema(config), rows, source)
+            # A million rows a partition, and at least two partitions per worker.
+            partitions = max(2 * args.workers, rows // 1_000_000)
+            files = td.write_synthetic(config, td.load_schema(config), rows, source, partitions)
             print(f"{rows:,} rows in {len(files)} partitions, written in "
                   f"{time.perf_counter() - started:.1f} s (load {_load()})", flush=True)  # fmt: skip
             single = _measure("single", source, Path(folder) / f"single-{rows}", args.workers)
