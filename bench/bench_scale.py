@@ -49,7 +49,12 @@ def _child(engine: str, source: Path, store: Path, workers: int) -> dict[str, An
 
     project = replace(td.project_at(REPO), store=store)  # the benchmark's own store
     run = with_overrides(load_run_config(project, "synth"), engine, None, source)
-    say = lambda message: print(f"  [{engine}] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    began = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"  [{engine} {time.perf_counter() - began:6.1f}s] {message}", file=sys.stderr,
+              flush=True)  # fmt: skip
+
     if engine == "single":
         started = time.perf_counter()
         result = td.ingest(run.data, store=store)
@@ -97,6 +102,8 @@ def _measure(engine: str, source: Path, store: Path, workers: int) -> dict[str, 
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"{engine} run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    steps = [line for line in done.stderr.splitlines() if line.startswith(f"  [{engine} ")]
+    print("\n".join(steps), flush=True)  # each step's start, for where the time goes
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["load"] = _load()
     return result
@@ -116,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--engines", nargs="+", choices=("single", "dask"), default=["single", "dask"]
+    )
     parser.add_argument("--child", choices=("single", "dask"), help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
@@ -136,10 +146,14 @@ def main() -> None:
             files = td.write_synthetic(config, td.load_schema(config), rows, source, partitions)
             print(f"{rows:,} rows in {len(files)} partitions, written in "
                   f"{time.perf_counter() - started:.1f} s (load {_load()})", flush=True)  # fmt: skip
-            single = _measure("single", source, Path(folder) / f"single-{rows}", args.workers)
-            print(_line("single", single), flush=True)
-            spread = _measure("dask", source, Path(folder) / f"dask-{rows}", args.workers)
-            print(_line("dask", spread), flush=True)
+            found = {}
+            for engine in args.engines:
+                found[engine] = _measure(engine, source, Path(folder) / f"{engine}-{rows}",
+                                         args.workers)  # fmt: skip
+                print(_line(engine, found[engine]), flush=True)
+            if len(found) < 2:
+                continue
+            single, spread = found["single"], found["dask"]
             print(f"  ratio dask/single: training {spread['train_s'] / single['train_s']:.2f}, "
                   f"ingest rows/s {single['ingest_s'] / spread['ingest_s']:.2f}, "
                   f"largest worker {max(spread['workers_mb']) / 1024:.1f} GB, "

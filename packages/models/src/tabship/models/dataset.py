@@ -50,12 +50,12 @@ def load_version(
     """A stored dataset version, as training data: only COLUMNS (and `split`) when given, the
     CATEGORIES as pandas categoricals, and then the whole frame is let go once it is split."""
     picked = [*dict.fromkeys([*columns, "split"])] if columns is not None else None
-    stored = load_dataset(
-        config.name, version, project.store, columns=picked, categories=categories
-    )
+    wanted = [*categories, "split"] if columns is not None else categories
+    stored = load_dataset(config.name, version, project.store, columns=picked, categories=wanted)
     train, holdout = stored.split("train"), stored.split("holdout")
     if columns is not None:
-        stored = replace(stored, frame=stored.frame.iloc[:0])  # only the split copies stay
+        # Only the split copies stay: a slice (iloc[:0]) would be a view keeping every row.
+        stored = replace(stored, frame=pd.DataFrame(columns=stored.frame.columns))
     target, positive = config.target.column, config.target.positive
     return TrainingData(
         version=stored,
