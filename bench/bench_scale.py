@@ -68,24 +68,13 @@ def _child(engine: str, source: Path, store: Path, workers: int) -> dict[str, An
 
 
 def _dask_child(project: Any, run: Any, workers: int, say: Any) -> dict[str, Any]:
-    import dask
-    from distributed import Client, LocalCluster
-
+    from tabship.models.cluster import dask_client
     from tabship.models.dasktrain import train_on_dask
 
-    settings = run.train.dask
-    with (
-        dask.config.set({"distributed.scheduler.work-stealing": False}),
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=settings.threads_per_worker,
-            memory_limit=settings.memory_limit,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,  # fmt: skip
-        Client(cluster) as client,
-    ):
-        address = str(cluster.scheduler_address)
+    # The engine's own LocalCluster, kept open here so that its workers can be asked their peaks.
+    settings = replace(run.train.dask, workers=workers)
+    with dask_client(settings) as client:
+        address = str(client.scheduler_info()["address"])
         run = replace(run, train=replace(run.train, dask=replace(settings, scheduler=address)))
         started = time.perf_counter()
         data, trained, ingest = train_on_dask(project, run, say)

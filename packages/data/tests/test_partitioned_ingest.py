@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[3]
 # (partition, row, column, value): bad rows planted in three of the four partitions.
-PLANTED = [
+PLANTED: list[tuple[int, int, str, int | str]] = [
     (0, 7, "age", 300),
     (1, 1, "workclass", "Astronaut"),
     (1, 250, "hours-per-week", 0),
