@@ -285,6 +285,20 @@ def train(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def synth(session: nox.Session) -> None:
+    """Synthetic rows shaped like a dataset, as parquet: `-- --rows N --out DIR [--partitions N]`."""
+    run_cli(session, "data", "synth")
+
+
+@nox.session(python=PYTHON)
+def bench_scale(session: nox.Session) -> None:
+    """Scale benchmark: 1M and 10M synthetic rows, one process against a 2-worker Dask
+    LocalCluster: ingest rows/s, training time, peak RSS (`-- --rows 1000000` for one size)."""
+    sync(session, package="models")
+    session.run("python", "bench/bench_scale.py", *session.posargs, env=JOB_ENV)
+
+
+@nox.session(python=PYTHON)
 def evaluate(session: nox.Session) -> None:
     """Re-score a registered model version on a dataset version (default: champion, latest)."""
     run_cli(session, "models", "evaluate")

@@ -58,9 +58,15 @@ def ingest(c: Context, dataset: str = "", json: bool = False) -> None:
         "force": "retrain even when a matching run exists",
         "dataset": DATASET_HELP,
         "json": "print one JSON object",
+        "engine": "single (one process) or dask (default: train.yaml's engine, else single)",
+        "scheduler": "the Dask scheduler, tcp://HOST:8786 (default: a LocalCluster on 127.0.0.1)",
+        "source": "a file, or a folder of parquet or CSV partitions, in the dataset's shape",
     }
 )
-def train(c: Context, force: bool = False, dataset: str = "", json: bool = False) -> None:
+def train(
+    c: Context, force: bool = False, dataset: str = "", json: bool = False, engine: str = "",
+    scheduler: str = "", source: str = "",
+) -> None:  # fmt: skip
     """The main job: raw data to a validated dataset and a gated champion model (nox -s train)."""
     _nox(
         c,
@@ -68,7 +74,29 @@ def train(c: Context, force: bool = False, dataset: str = "", json: bool = False
         *(["--force"] if force else []),
         *_dataset(dataset),
         *(["--json"] if json else []),
+        *(["--engine", engine] if engine else []),
+        *(["--scheduler", scheduler] if scheduler else []),
+        # nox runs in the repository's root: a path relative to where invoke started must not move.
+        *(["--source", str(Path(source).resolve())] if source else []),
     )
+
+
+@task(
+    help={
+        "rows": "how many rows, e.g. 10_000_000",
+        "out": "the folder to write part-NNNNN.parquet files to",
+        "partitions": "how many files (default: one per million rows)",
+        "dataset": DATASET_HELP,
+        "seed": "the same seed writes the same files (default 0)",
+    }
+)
+def synth(
+    c: Context, rows: int, out: str, partitions: int = 0, dataset: str = "", seed: int = 0
+) -> None:
+    """Synthetic rows shaped like the dataset, with a learnable label, as parquet (nox -s synth)."""
+    args = ["--rows", str(rows), "--out", str(Path(out).resolve()), "--seed", str(seed)]
+    _nox(c, "synth", *args, *(["--partitions", str(partitions)] if partitions else []),
+         *_dataset(dataset))  # fmt: skip
 
 
 @task(

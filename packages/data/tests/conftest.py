@@ -205,8 +205,10 @@ def assert_accounted(report_path: Path) -> dict[str, Any]:
     quarantine = (folder / "quarantine.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(quarantine) == report["rows_quarantined"]
     data = folder / "data.parquet"
-    if data.exists():
-        assert pl.read_parquet(data).height == report["rows_accepted"]
+    parts = sorted((folder / "data").glob("part-*.parquet"))  # the Dask engine's layout
+    if data.exists() or parts:
+        rows = sum(pl.read_parquet(path).height for path in [data] if path.exists())
+        assert rows + sum(pl.read_parquet(path).height for path in parts) == report["rows_accepted"]
     else:
         assert report["status"] == "rejected"
     return report

@@ -9,6 +9,10 @@ names from `tabship.data` and never its submodules (an import-linter contract en
 - `ingest(dataset=None, sources=None, *, holdout=None, config=None, store=None) -> IngestResult`
 - `load_dataset(name, version="latest", store=None, *, split=None) -> DatasetVersion`
 - `list_versions(name, store=None) -> list[Manifest]`
+- `open_version(name, version, store)`: a version's files checked, not read (`.data_files`)
+- scale-out: `ingest_partitioned(client, dataset, ...)` (one Dask task per source partition),
+  `with_source(config, path)` (a file or folder of partitions as the sources), `row_fraction`
+  (a row hash as a per-row draw in [0, 1)), `write_synthetic` (rows shaped like a dataset)
 - `request_fields(config, schema) -> list[FieldSpec]`, `fields_to_json`, `fields_from_json`: the
   request contract a model is trained with, which serving validates requests against
 - `atomic_write_text`, `atomic_write_json`, `file_sha256`, `verify_files`, `read_yaml_mapping`:
@@ -30,8 +34,15 @@ if TYPE_CHECKING:
         verify_files,
     )
     from tabship.data.ingestion import ingest
-    from tabship.data.load import DatasetVersion, list_versions, load_dataset
+    from tabship.data.load import (
+        DatasetVersion,
+        concat_parts,
+        list_versions,
+        load_dataset,
+        open_version,
+    )
     from tabship.data.outcome import IngestResult
+    from tabship.data.partitioned import ingest_partitioned
     from tabship.data.project import (
         DatasetFiles,
         Project,
@@ -40,7 +51,10 @@ if TYPE_CHECKING:
         project_at,
     )
     from tabship.data.schema import DatasetSchema, load_schema
+    from tabship.data.sources import source_files, with_source
+    from tabship.data.splits import row_fraction
     from tabship.data.store import Manifest
+    from tabship.data.synth import write_synthetic
     from tabship.data.yamlfile import read_yaml_mapping
 
 __version__ = version("tabship-data")
@@ -63,20 +77,27 @@ _EXPORTS = {
     "RunRejectedError": "errors",
     "atomic_write_json": "files",
     "atomic_write_text": "files",
+    "concat_parts": "load",
     "default_store": "project",
     "fields_from_json": "contract",
     "fields_to_json": "contract",
     "file_sha256": "files",
     "find_project": "project",
     "ingest": "ingestion",
+    "ingest_partitioned": "partitioned",
     "list_versions": "load",
     "load_config": "config",
     "load_dataset": "load",
     "load_schema": "schema",
+    "open_version": "load",
     "project_at": "project",
     "read_yaml_mapping": "yamlfile",
     "request_fields": "contract",
+    "row_fraction": "splits",
+    "source_files": "sources",
     "verify_files": "files",
+    "with_source": "sources",
+    "write_synthetic": "synth",
 }
 __all__ = [
     "ConfigError",
@@ -94,20 +115,27 @@ __all__ = [
     "__version__",
     "atomic_write_json",
     "atomic_write_text",
+    "concat_parts",
     "default_store",
     "fields_from_json",
     "fields_to_json",
     "file_sha256",
     "find_project",
     "ingest",
+    "ingest_partitioned",
     "list_versions",
     "load_config",
     "load_dataset",
     "load_schema",
+    "open_version",
     "project_at",
     "read_yaml_mapping",
     "request_fields",
+    "row_fraction",
+    "source_files",
     "verify_files",
+    "with_source",
+    "write_synthetic",
 ]
 
 

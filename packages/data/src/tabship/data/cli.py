@@ -84,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     init.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    synth = commands.add_parser(
+        "synth", parents=[common], help="write synthetic rows shaped like the dataset, as parquet"
+    )
+    synth.add_argument("--rows", type=int, required=True, help="how many rows (10_000_000 works)")
+    synth.add_argument("--out", type=Path, required=True, help="the folder to write part files to")
+    synth.add_argument("--partitions", type=int, default=0, help="files (default: 1 per 1M rows)")
+    synth.add_argument("--seed", type=int, default=0, help="the same seed writes the same files")
+
     show = commands.add_parser("show", parents=[common], help="print a version's manifest")
     show.add_argument("--version", dest="dataset_version", default="latest", metavar="VERSION")
     commands.add_parser("versions", parents=[common], help="list the published versions")
@@ -93,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    commands = {"ingest": _ingest, "show": _show, "versions": _versions, "init": _init}
+    commands = {"ingest": _ingest, "show": _show, "versions": _versions, "init": _init,
+                "synth": _synth}  # fmt: skip
     try:
         if args.command != "init":
             _resolve(args)
@@ -171,6 +180,24 @@ def _ingest(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json()))
     else:
         print(result.summary())
+    return EXIT_OK
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from tabship.data.schema import load_schema
+    from tabship.data.synth import write_synthetic
+
+    cfg = load_config(args.config, args.dataset)
+    started = time.perf_counter()
+    files = write_synthetic(cfg, load_schema(cfg), args.rows, args.out, args.partitions, args.seed)
+    seconds = time.perf_counter() - started
+    out = {"dataset": cfg.name, "rows": args.rows, "files": [str(f) for f in files],
+           "seconds": round(seconds, 3)}  # fmt: skip
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{args.rows:,} synthetic {cfg.name} rows in {len(files)} parquet files under "
+              f"{args.out} ({seconds:.1f}s)")  # fmt: skip
     return EXIT_OK
 
 

@@ -77,12 +77,7 @@ class DatasetConfig:
         """The feedback folder's data files (parquet, CSV, gzip CSV), in name order."""
         if self.feedback_dir is None or not self.feedback_dir.is_dir():
             return ()
-        found = [
-            p
-            for p in self.feedback_dir.iterdir()
-            if p.is_file() and p.name.endswith(FEEDBACK_SUFFIXES) and not p.name.startswith(".")
-        ]
-        return tuple(sorted(found, key=lambda p: p.name))
+        return data_files_in(self.feedback_dir)
 
     def fingerprint(self) -> dict[str, Any]:
         """Everything that shapes the processed output, minus file locations and prose.
@@ -115,6 +110,16 @@ class DatasetConfig:
         """sha256 of the canonical JSON of `fingerprint()`."""
         canonical = json.dumps(self.fingerprint(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def data_files_in(folder: Path) -> tuple[Path, ...]:
+    """FOLDER's data files (parquet, CSV, gzip CSV; hidden files skipped), in name order."""
+    found = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.name.endswith(FEEDBACK_SUFFIXES) and not p.name.startswith(".")
+    ]
+    return tuple(sorted(found, key=lambda p: p.name))
 
 
 def load_config(path: Path | str | None = None, dataset: str | None = None) -> DatasetConfig:

@@ -49,6 +49,34 @@ def ingest(
     """
     cfg = dataset if isinstance(dataset, DatasetConfig) else load_config(config, dataset)
     schema = load_schema(cfg)
+    plan = source_plan(cfg, sources, holdout)
+    stamps = [stamp(path) for path, _ in plan]
+    root = Path(store) if store is not None else default_store()
+    sizes = [(role, size) for (_, role), (size, _) in zip(plan, stamps, strict=True)]
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-data-sha256")
+    try:
+        if st.could_exist(root, cfg.name, cfg.config_hash(), schema.schema_hash, sizes):
+            # A version may already hold this input: hash first, so a rerun answers at once.
+            digests = [file_sha256(path) for path, _ in plan]
+            version = version_name(cfg, schema.schema_hash, plan, digests)[0]
+            final = st.version_dir(root, cfg.name, version)
+            if (final / st.MANIFEST_FILE).is_file():
+                st.set_latest(root, cfg.name, version)
+                return existing_result(cfg.name, version, final)
+        # No version can hold it (none has these file sizes): the sources are hashed on a
+        # thread while they are read, since sha256 runs outside the GIL.
+        pending = [hashing.submit(file_sha256, path) for path, _ in plan]
+        return _run(cfg, schema, root, plan, stamps, pending, chunk_bytes, chunk_rows, progress)
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
+
+
+def source_plan(
+    cfg: DatasetConfig,
+    sources: Sequence[Path | str] | None = None,
+    holdout: Sequence[Path | str] | None = None,
+) -> list[tuple[Path, str]]:
+    """Every source file with its role, in read order; each checked to be readable."""
     train = tuple(Path(p) for p in sources) if sources else cfg.train_sources
     held = tuple(Path(p) for p in holdout) if holdout is not None else cfg.holdout_sources
     if cfg.split.method == "file" and not held:
@@ -62,25 +90,7 @@ def ingest(
     plan += [(p, FEEDBACK) for p in cfg.feedback_sources()]
     for path, _ in plan:
         check_readable(path)
-    stamps = [_stamp(path) for path, _ in plan]
-    root = Path(store) if store is not None else default_store()
-    sizes = [(role, size) for (_, role), (size, _) in zip(plan, stamps, strict=True)]
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tabship-data-sha256")
-    try:
-        if st.could_exist(root, cfg.name, cfg.config_hash(), schema.schema_hash, sizes):
-            # A version may already hold this input: hash first, so a rerun answers at once.
-            digests = [file_sha256(path) for path, _ in plan]
-            version = _version(cfg, schema.schema_hash, plan, digests)[0]
-            final = st.version_dir(root, cfg.name, version)
-            if (final / st.MANIFEST_FILE).is_file():
-                st.set_latest(root, cfg.name, version)
-                return existing_result(cfg.name, version, final)
-        # No version can hold it (none has these file sizes): the sources are hashed on a
-        # thread while they are read, since sha256 runs outside the GIL.
-        pending = [hashing.submit(file_sha256, path) for path, _ in plan]
-        return _run(cfg, schema, root, plan, stamps, pending, chunk_bytes, chunk_rows, progress)
-    finally:
-        hashing.shutdown(wait=True, cancel_futures=True)
+    return plan
 
 
 def _run(
@@ -105,10 +115,10 @@ def _run(
         digests = [future.result() for future in pending]
         for source, digest in zip(run.stats.sources, digests, strict=True):
             source.sha256 = digest
-        for (path, _), stamp in zip(plan, stamps, strict=True):
-            if _stamp(path) != stamp:
+        for (path, _), before in zip(plan, stamps, strict=True):
+            if stamp(path) != before:
                 raise DataError("file changed while it was being ingested", path=display_path(path))
-        version, full_hash = _version(cfg, schema.schema_hash, plan, digests)
+        version, full_hash = version_name(cfg, schema.schema_hash, plan, digests)
         return conclude(run, root, version, full_hash, time.perf_counter() - started)
     except BaseException:
         if run is not None:
@@ -118,8 +128,12 @@ def _run(
         st.discard(temp)  # a no-op once the folder has been renamed into place
 
 
-def _version(
-    cfg: DatasetConfig, schema_hash: str, plan: list[tuple[Path, str]], digests: list[str]
+def version_name(
+    cfg: DatasetConfig,
+    schema_hash: str,
+    plan: list[tuple[Path, str]],
+    digests: list[str],
+    layout: str | None = None,
 ) -> tuple[str, str]:
     """The version's name and its full content hash."""
     full_hash = st.content_hash(
@@ -127,10 +141,11 @@ def _version(
         cfg.config_hash(),
         schema_hash,
         [(role, digest) for (_, role), digest in zip(plan, digests, strict=True)],
+        layout,
     )
     return st.short_version(full_hash), full_hash
 
 
-def _stamp(path: Path) -> tuple[int, int]:
+def stamp(path: Path) -> tuple[int, int]:
     info = path.stat()
     return info.st_size, info.st_mtime_ns

@@ -136,6 +136,14 @@ class IngestRun:
             both.select(pl.col("row_id").n_unique()).collect().item()
         )
 
+    def data_files(self) -> dict[str, Path]:
+        """The accepted rows' files by their names in the version folder."""
+        return {st.DATA_FILE: self.data_path}
+
+    def manifest_extra(self) -> dict[str, object]:
+        """What the manifest records beyond the common fields: nothing for one data file."""
+        return {}
+
     def abort(self) -> None:
         """Stop the writers after a failure; the temporary folder is discarded by the caller."""
         self.quarantine.close()

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib.metadata import version as distribution_version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from tabship.data import store as st
 from tabship.data.contract import fields_to_json, request_fields
@@ -23,7 +23,23 @@ from tabship.data.report import RunStats, build_report, summary
 from tabship.data.schema import stored_dtype
 
 if TYPE_CHECKING:
-    from tabship.data.ingestrun import IngestRun
+    from tabship.data.config import DatasetConfig
+    from tabship.data.report import RunStats
+    from tabship.data.schema import DatasetSchema
+
+
+class FinishedRun(Protocol):
+    """A run that read everything: one process's (`IngestRun`) or a cluster's (`PartitionedRun`)."""
+
+    cfg: DatasetConfig
+    schema: DatasetSchema
+    stats: RunStats
+    temp: Path
+
+    def data_files(self) -> dict[str, Path]: ...
+
+    def manifest_extra(self) -> dict[str, object]: ...
+
 
 META_COLUMNS = ["split", "row_id", "source_file", "source_line"]
 Status = Literal["created", "unchanged", "rejected"]
@@ -83,7 +99,8 @@ def existing_result(dataset: str, version: str, folder: Path) -> IngestResult:
         rows_in=report["rows_in"],
         rows_accepted=report["rows_accepted"],
         rows_quarantined=report["rows_quarantined"],
-        processed_path=folder / st.DATA_FILE,
+        processed_path=folder
+        / (st.PARTS_FOLDER if (folder / st.PARTS_FOLDER).is_dir() else st.DATA_FILE),
         quarantine_path=folder / st.QUARANTINE_FILE,
         report_path=folder / st.REPORT_FILE,
         manifest_path=folder / st.MANIFEST_FILE,
@@ -92,7 +109,7 @@ def existing_result(dataset: str, version: str, folder: Path) -> IngestResult:
 
 
 def conclude(
-    run: IngestRun, root: Path, version: str, full_hash: str, seconds: float
+    run: FinishedRun, root: Path, version: str, full_hash: str, seconds: float
 ) -> IngestResult:
     cfg, stats = run.cfg, run.stats
     rejected_quarantine = st.rejected_dir(root, cfg.name, version) / st.QUARANTINE_FILE
@@ -104,7 +121,7 @@ def conclude(
         else st.version_dir(root, cfg.name, version)
     )
     paths = {
-        "processed_path": "" if rejection else display_path(final / st.DATA_FILE),
+        "processed_path": "" if rejection else display_path(final / _processed_name(run)),
         "quarantine_path": display_path(final / st.QUARANTINE_FILE),
         "report_path": display_path(final / st.REPORT_FILE),
     }
@@ -127,7 +144,8 @@ def conclude(
     if rejection:
         report["rejection"] = rejection.message
         st.write_json(run.temp / st.REPORT_FILE, report)
-        run.data_path.unlink(missing_ok=True)  # rejected rows are not a dataset
+        for path in run.data_files().values():
+            path.unlink(missing_ok=True)  # rejected rows are not a dataset
         replace_folder(run.temp, final)
         result = _result(
             cfg.name, version, status, stats=stats, folder=final, report=report, published=False
@@ -143,11 +161,12 @@ def conclude(
         return existing_result(cfg.name, version, final)
     st.set_latest(root, cfg.name, version)
     return _result(
-        cfg.name, version, status, stats=stats, folder=final, report=report, published=True
-    )
+        cfg.name, version, status, stats=stats, folder=final, report=report, published=True,
+        processed=_processed_name(run),
+    )  # fmt: skip
 
 
-def _rejection(run: IngestRun, quarantine_path: str) -> DataError | None:
+def _rejection(run: FinishedRun, quarantine_path: str) -> DataError | None:
     """Why the run may not be published, as a located one-line error; None if it may."""
     stats, cfg = run.stats, run.cfg
     quarantine = f"quarantine: {quarantine_path}"
@@ -203,6 +222,7 @@ def _result(
     folder: Path,
     report: dict[str, Any],
     published: bool,
+    processed: str = st.DATA_FILE,
 ) -> IngestResult:
     return IngestResult(
         dataset=dataset,
@@ -211,7 +231,7 @@ def _result(
         rows_in=stats.rows_in,
         rows_accepted=stats.rows_accepted,
         rows_quarantined=stats.rows_quarantined,
-        processed_path=folder / st.DATA_FILE if published else None,
+        processed_path=folder / processed if published else None,
         quarantine_path=folder / st.QUARANTINE_FILE,
         report_path=folder / st.REPORT_FILE,
         manifest_path=folder / st.MANIFEST_FILE if published else None,
@@ -219,7 +239,7 @@ def _result(
     )
 
 
-def _manifest(run: IngestRun, version: str, full_hash: str, created_at: str) -> st.Manifest:
+def _manifest(run: FinishedRun, version: str, full_hash: str, created_at: str) -> st.Manifest:
     cfg, stats = run.cfg, run.stats
     split_rows: Counter[str] = Counter()
     for (name, _), rows in stats.split_labels.items():
@@ -260,10 +280,17 @@ def _manifest(run: IngestRun, version: str, full_hash: str, created_at: str) -> 
         key=list(cfg.key),
         split={"method": cfg.split.method, "holdout_fraction": cfg.split.holdout_fraction},
         files={
-            st.DATA_FILE: file_sha256(run.data_path),
+            **{name: file_sha256(path) for name, path in run.data_files().items()},
             st.QUARANTINE_FILE: file_sha256(run.temp / st.QUARANTINE_FILE),
             st.FIELDS_FILE: file_sha256(run.temp / st.FIELDS_FILE),
         },
         created_at=created_at,
         tabship_data_version=distribution_version("tabship-data"),
+        extra=run.manifest_extra(),
     )
+
+
+def _processed_name(run: FinishedRun) -> str:
+    """The accepted rows' path in the version folder: the data file, or the parts' folder."""
+    names = list(run.data_files())
+    return names[0] if names == [st.DATA_FILE] else st.PARTS_FOLDER

@@ -99,6 +99,28 @@ class RunStats:
                 )
 
 
+def merge_stats(parts: list[RunStats]) -> RunStats:
+    """One run's counts from its partitions' (the Dask engine), in partition order: every count
+    is a sum, so rows read = accepted + quarantined holds for the whole when it holds for each."""
+    merged = RunStats()
+    for part in parts:
+        merged.sources.extend(part.sources)
+        for column, tokens in part.coercions.missing.items():
+            for token, rows in tokens.items():
+                merged.coercions.add_missing(column, token, rows)
+        merged.coercions.label_suffix_stripped.update(part.coercions.label_suffix_stripped)
+        for column, cast in part.coercions.casts.items():
+            entry = merged.coercions.casts.setdefault(column, {**cast, "rows": 0})
+            entry["rows"] = int(str(entry["rows"])) + int(str(cast["rows"]))
+        merged.failures.update(part.failures)
+        merged.split_labels.update(part.split_labels)
+        room = MAX_EXAMPLES - len(merged.failure_examples)
+        merged.failure_examples.extend(part.failure_examples[: max(room, 0)])
+        room = MAX_EXAMPLES - len(merged.malformed_examples)
+        merged.malformed_examples.extend(part.malformed_examples[: max(room, 0)])
+    return merged
+
+
 def build_report(
     stats: RunStats,
     *,
@@ -211,7 +233,9 @@ def summary(report: dict[str, Any]) -> str:
         "unchanged": "unchanged: identical input, nothing written",
         "rejected": "REJECTED: not published",
     }.get(report["status"], report["status"])
-    files = ", ".join(f"{s['path'].rsplit('/', 1)[-1]} {s['rows_in']:,}" for s in report["sources"])
+    sources = report["sources"]
+    files = ", ".join(f"{s['path'].rsplit('/', 1)[-1]} {s['rows_in']:,}" for s in sources[:5])
+    files += f", and {len(sources) - 5:,} more files" if len(sources) > 5 else ""
     lines = [
         f"{report['dataset']} {report['dataset_version']} ({status})",
         f"  read         {report['rows_in']:>10,} rows ({files})",

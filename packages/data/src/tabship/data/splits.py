@@ -103,12 +103,18 @@ def row_hashes(frame: pl.DataFrame, columns: Sequence[str]) -> pl.Series:
     return pl.Series("row_id", state, dtype=pl.UInt64)
 
 
+def row_fraction(hashes: npt.ArrayLike, salt: int = int(_SPLIT_SALT)) -> npt.NDArray[np.float64]:
+    """Each row hash as a number in [0, 1), mixed with SALT: a per-row draw that looks at no other
+    row. The split uses the default salt; another salt gives an independent draw (the Dask
+    engine's CV folds and its profile sample), so no shuffle is needed for either."""
+    mixed = _mix(np.asarray(hashes).astype(np.uint64) ^ np.uint64(salt))
+    # The top 53 bits as a float in [0, 1): exact, and uniform because _mix avalanches.
+    return (mixed >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
 def holdout_mask(hashes: pl.Series, fraction: float) -> pl.Series:
     """True where a row with hash HASHES belongs to the holdout at FRACTION."""
-    mixed = _mix(hashes.to_numpy().astype(np.uint64) ^ _SPLIT_SALT)
-    # The top 53 bits as a float in [0, 1): exact, and uniform because _mix avalanches.
-    unit = (mixed >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
-    return pl.Series("holdout", unit < fraction)
+    return pl.Series("holdout", row_fraction(hashes.to_numpy()) < fraction)
 
 
 def assign_splits(hashes: pl.Series, fraction: float) -> pl.Series:

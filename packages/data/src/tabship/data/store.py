@@ -3,6 +3,7 @@
 Layout, under the store root (default `data/processed`):
 
     <dataset>/<version>/data.parquet       accepted rows, typed, with split/row_id/lineage columns
+    <dataset>/<version>/data/part-N.parquet  the same, one file per source partition (Dask engine)
     <dataset>/<version>/quarantine.jsonl   quarantined rows, each with its reasons
     <dataset>/<version>/report.json        the validation report
     <dataset>/<version>/manifest.json      hashes, sources, row counts, created_at, versions
@@ -29,6 +30,7 @@ from tabship.data.errors import ConfigError
 from tabship.data.files import atomic_write_text
 
 DATA_FILE = "data.parquet"
+PARTS_FOLDER = "data"  # the partitioned layout: data/part-NNNNN.parquet, one per source partition
 QUARANTINE_FILE = "quarantine.jsonl"
 REPORT_FILE = "report.json"
 MANIFEST_FILE = "manifest.json"
@@ -88,20 +90,28 @@ class Manifest:
 
 
 def content_hash(
-    dataset: str, config_hash: str, schema_hash: str, sources: list[tuple[str, str]]
+    dataset: str,
+    config_hash: str,
+    schema_hash: str,
+    sources: list[tuple[str, str]],
+    layout: str | None = None,
 ) -> str:
     """The version's full hash: the output depends on exactly these, and on FORMAT.
 
     SOURCES are (role, sha256) pairs in read order. Creation time and file locations are left
-    out, so identical input always maps to the same version.
+    out, so identical input always maps to the same version. LAYOUT names a stored form other
+    than the one data file (`partitioned`: one per source partition, the Dask engine's); it is
+    hashed only when given, so the one-file versions keep their names.
     """
-    document = {
+    document: dict[str, object] = {
         "format": FORMAT,
         "dataset": dataset,
         "config": config_hash,
         "schema": schema_hash,
         "sources": [list(pair) for pair in sources],
     }
+    if layout is not None:
+        document["layout"] = layout
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -209,7 +219,12 @@ def publish(temp: Path, final: Path) -> bool:
     Files are made read-only first: a version is immutable once it has a name.
     """
     for child in temp.iterdir():
-        child.chmod(0o444)
+        if child.is_dir():  # the partitioned layout's data/: its files read-only, itself listable
+            for part in child.iterdir():
+                part.chmod(0o444)
+            child.chmod(0o555)
+        else:
+            child.chmod(0o444)
     temp.chmod(0o755)  # mkdtemp makes it private; a published version is for every reader
     final.parent.mkdir(parents=True, exist_ok=True)
     try:

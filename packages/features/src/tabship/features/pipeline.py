@@ -10,7 +10,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -92,12 +92,18 @@ class FittedPipeline:
     # -- transforming ------------------------------------------------------------------------------
 
     def transform(self, frame: pd.DataFrame) -> Transformed:
-        """Transform a DataFrame holding at least the input columns."""
+        """Transform a DataFrame holding at least the input columns.
+
+        Categorical columns are encoded per category, not per value (pandas categoricals pass
+        through as they are): no Python string per row, which is what a large frame needs.
+        """
         missing = [c for c in self.spec.input_columns if c not in frame.columns]
         if missing:
             raise KeyError(f"input lacks column(s): {', '.join(missing)}")
-        columns = {c: frame[c].to_numpy() for c in self.spec.input_columns}
-        return self._transform_columns(columns, len(frame))
+        numeric = {c: frame[c].to_numpy() for c in self.spec.numeric}
+        encoded = {c: _encode_series(frame[c], self._lookups[c]) for c in self.spec.categorical}
+        absent = {c: frame[c].isna().to_numpy() for c in self.spec.missing_indicators}
+        return self._assemble(numeric, encoded, absent, len(frame), lambda c, i: frame[c].iloc[i])
 
     def transform_records(self, records: Sequence[Mapping[str, Any]]) -> Transformed:
         """Transform a list of records (dicts), without building a DataFrame."""
@@ -107,13 +113,26 @@ class FittedPipeline:
             for index, record in enumerate(records):
                 values[index] = record.get(name)
             columns[name] = values
-        return self._transform_columns(columns, len(records))
+        return self._assemble(
+            {name: columns[name] for name in self.spec.numeric},
+            {name: _encode(columns[name], self._lookups[name]) for name in self.spec.categorical},
+            {name: _missing_mask(columns[name]) for name in self.spec.missing_indicators},
+            len(records),
+            lambda c, i: columns[c][i],
+        )
 
-    def _transform_columns(
-        self, columns: Mapping[str, npt.NDArray[Any]], n_rows: int
+    def _assemble(
+        self,
+        numeric_columns: Mapping[str, npt.NDArray[Any]],
+        encoded: Mapping[str, tuple[Matrix, int, int]],
+        absent: Mapping[str, npt.NDArray[np.bool_]],
+        n_rows: int,
+        value_at: Callable[[str, int], object],
     ) -> Transformed:
+        """The matrix from each column's values, codes and missing mask; VALUE_AT(column, row)
+        gives an input value for the unseen-category error."""
         matrix = np.empty((n_rows, len(self.feature_names)), dtype=np.float64)
-        numeric = {name: _as_float(columns[name]) for name in self.spec.numeric}
+        numeric = {name: _as_float(numeric_columns[name]) for name in self.spec.numeric}
         position = 0
         for name in self.spec.numeric:
             matrix[:, position] = numeric[name]
@@ -123,16 +142,15 @@ class FittedPipeline:
             position += 1
         unseen: dict[str, int] = {}
         for name in self.spec.categorical:
-            codes, n_unseen, first_unseen = _encode(columns[name], self._lookups[name])
+            codes, n_unseen, first_unseen = encoded[name]
             if n_unseen:
                 if self.spec.unseen_category == "error":
-                    value = columns[name][first_unseen]
-                    raise UnseenCategoryError(first_unseen, name, value)
+                    raise UnseenCategoryError(first_unseen, name, value_at(name, first_unseen))
                 unseen[name] = n_unseen
             matrix[:, position] = codes
             position += 1
         for name in self.spec.missing_indicators:
-            matrix[:, position] = _missing_mask(columns[name]).astype(np.float64)
+            matrix[:, position] = absent[name]
             position += 1
         return Transformed(matrix=matrix, unseen=unseen)
 
@@ -197,18 +215,53 @@ def load_pipeline(path: Path) -> FittedPipeline:
     return pipeline_from_dict(data, str(path))
 
 
-def fit(frame: pd.DataFrame, spec: FeatureSpec) -> FittedPipeline:
-    """Learn the categories of each categorical column from the training rows only."""
+def category_counts(frame: pd.DataFrame, spec: FeatureSpec) -> dict[str, dict[str, int]]:
+    """How often each category occurs in FRAME, per categorical column: everything `fit` learns.
+
+    Counts add up, so a partitioned dataset's counts are the sum of its partitions' (the Dask
+    engine fits the pipeline this way, with the same result as one fit on all the rows).
+    """
     missing = [c for c in spec.input_columns if c not in frame.columns]
     if missing:
         raise KeyError(f"training data lacks column(s): {', '.join(missing)}")
+    counts: dict[str, dict[str, int]] = {}
+    for name in spec.categorical:
+        found: dict[str, int] = {}
+        for value, rows in frame[name].value_counts(dropna=True).items():
+            if rows:  # a categorical column lists its unused categories with a zero
+                found[str(value)] = found.get(str(value), 0) + int(rows)
+        counts[name] = found
+    return counts
+
+
+def add_counts(
+    left: Mapping[str, Mapping[str, int]], right: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """The category counts of two sets of rows together."""
+    total = {name: dict(values) for name, values in left.items()}
+    for name, values in right.items():
+        into = total.setdefault(name, {})
+        for value, rows in values.items():
+            into[value] = into.get(value, 0) + rows
+    return total
+
+
+def fit_counts(
+    spec: FeatureSpec, counts: Mapping[str, Mapping[str, int]], rows: int
+) -> FittedPipeline:
+    """The pipeline learned from category COUNTS (`category_counts`) of ROWS training rows."""
     categories: dict[str, tuple[str, ...]] = {}
     for name in spec.categorical:
-        counts = frame[name].dropna().astype(str).value_counts()
-        kept = counts[counts >= spec.min_category_count].index
+        found = counts.get(name, {})
+        kept = [value for value, n in found.items() if n >= spec.min_category_count]
         # Sorted, so the codes do not depend on the order the rows arrived in.
-        categories[name] = tuple(sorted(str(v) for v in kept))
-    return FittedPipeline(spec=spec, categories=categories, fitted_rows=len(frame))
+        categories[name] = tuple(sorted(kept))
+    return FittedPipeline(spec=spec, categories=categories, fitted_rows=rows)
+
+
+def fit(frame: pd.DataFrame, spec: FeatureSpec) -> FittedPipeline:
+    """Learn the categories of each categorical column from the training rows only."""
+    return fit_counts(spec, category_counts(frame, spec), len(frame))
 
 
 # -- column operations, shared by the DataFrame and the records paths -----------------------------
@@ -247,6 +300,22 @@ def _derive(op: str, inputs: list[Matrix]) -> Matrix:
         raise ValueError(f"unknown derived op {op!r}")
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def _encode_series(values: pd.Series, lookup: Mapping[str, int]) -> tuple[Matrix, int, int]:
+    """`_encode` of a column, per category rather than per value: each distinct value is looked
+    up once (as its text, like `_encode`), and the rows take their category's code."""
+    column = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    table = np.array(
+        [lookup.get(str(value), -1) for value in column.cat.categories] + [-2], dtype=np.int64
+    )
+    # Code -1 (missing) picks the table's last entry, -2: missing stays apart from unseen (-1).
+    mapped = table[column.cat.codes.to_numpy()]
+    codes = mapped.astype(np.float64)
+    codes[mapped < 0] = math.nan
+    unseen = mapped == -1
+    n_unseen = int(unseen.sum())
+    return codes, n_unseen, int(np.argmax(unseen)) if n_unseen else -1
 
 
 def _encode(values: npt.NDArray[Any], lookup: Mapping[str, int]) -> tuple[Matrix, int, int]:

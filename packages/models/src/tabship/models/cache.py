@@ -64,6 +64,7 @@ def cache_key(project: Project, run: RunConfig) -> str:
     for library in LIBRARIES:
         add(f"library {library}", importlib.metadata.version(library).encode())
     add("tracking", project.tracking_uri.encode())
+    add("engine", run.train.engine.encode())  # a Dask model differs slightly from a local one
     return digest.hexdigest()
 
 

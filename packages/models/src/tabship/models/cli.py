@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
-from tabship.models.config import METRICS, load_run_config, load_train_config
+from tabship.models.config import METRICS, load_run_config, load_train_config, with_overrides
 from tabship.models.monitorsummary import monitor_summary
 
 if TYPE_CHECKING:
@@ -51,7 +51,8 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     from tabship.models import cache  # light: no LightGBM, MLflow or pandas
 
     started = time.perf_counter()
-    run = load_run_config(project, args.dataset)
+    run = with_overrides(load_run_config(project, args.dataset), args.engine, args.scheduler,
+                         args.source)  # fmt: skip
     key = cache.cache_key(project, run)
     hit = None if args.force else cache.read_record(project, key)
     if hit is None:
@@ -277,6 +278,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="ingest, features, CV, holdout, registry and gate")
     train.add_argument("--force", action="store_true", help="retrain even if a matching run exists")
+    train.add_argument(
+        "--engine", choices=("single", "dask"), help="one process, or a Dask cluster (default: "
+        "train.yaml's engine, else single)",
+    )  # fmt: skip
+    train.add_argument("--scheduler", help="the Dask scheduler, tcp://HOST:8786 (default: a "
+                       "LocalCluster on 127.0.0.1, closed at the end)")  # fmt: skip
+    train.add_argument("--source", type=Path, help="a file, or a folder of parquet or CSV "
+                       "partitions, in the dataset's shape (rows split by row hash)")  # fmt: skip
     evaluate = commands.add_parser("evaluate", help="re-score a registered version on a dataset")
     evaluate.add_argument("--version", dest="version", default=None, help="model version number")
     evaluate.add_argument("--alias", default="champion", help="model alias (default: champion)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from tabship.data import (
     Project,
     load_config,
     read_yaml_mapping,
+    with_source,
 )
 from tabship.features import FeatureSpec, SpecError, load_spec
 
@@ -40,6 +41,21 @@ class Group:
     bins: tuple[float, ...] = ()
 
 
+ENGINES = ("single", "dask")
+
+
+@dataclass(frozen=True)
+class DaskSettings:
+    """train.yaml's `dask:` (the Dask engine). Without a scheduler address a LocalCluster of
+    `workers` processes starts on 127.0.0.1 (no dashboard) and is closed at the end."""
+
+    scheduler: str | None = None
+    workers: int = 2
+    threads_per_worker: int = 1
+    memory_limit: str = "8GB"  # per LocalCluster worker; Dask spills, then pauses, near it
+    profile_rows: int = 200_000  # training rows the monitoring reference is profiled on
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """What a dataset's train.yaml says; `dataset` is the name of the folder it sits in."""
@@ -57,6 +73,8 @@ class TrainConfig:
     groups: tuple[Group, ...] = ()
     min_group_size: int = 100
     source: str = field(default="<memory>", compare=False)
+    engine: str = "single"  # single (one process) | dask
+    dask: DaskSettings = field(default_factory=DaskSettings)
 
     def lightgbm_params(self) -> dict[str, Any]:
         """The parameters given to LightGBM: the config's, plus what makes runs reproducible."""
@@ -146,6 +164,8 @@ def train_config_from_dict(
         groups=tuple(groups),
         min_group_size=int(raw.get("min_group_size", 100)),
         source=where,
+        engine=_engine(raw.get("engine", "single"), where),
+        dask=_dask_settings(raw.get("dask") or {}, where),
     )
     if config.folds < 2:
         raise ConfigError(f"{where}: field 'folds' must be at least 2")
@@ -156,6 +176,34 @@ def train_config_from_dict(
             f"{where}: field 'num_threads' must be at least 1 (fixed, for determinism)"
         )
     return config
+
+
+def _engine(value: Any, where: str) -> str:
+    if value not in ENGINES:
+        raise ConfigError(f"{where}: field 'engine' must be one of {', '.join(ENGINES)}")
+    return str(value)
+
+
+def _dask_settings(raw: Any, where: str) -> DaskSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: field 'dask' must be a mapping")
+    unknown = sorted(set(raw) - set(DaskSettings.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"{where}: dask: unknown field(s) {', '.join(unknown)}")
+    defaults = DaskSettings()
+    scheduler = raw.get("scheduler")
+    if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
+        raise ConfigError(f"{where}: dask.scheduler must be an address like tcp://HOST:8786")
+    counts = {}
+    for name in ("workers", "threads_per_worker", "profile_rows"):
+        value = raw.get(name, getattr(defaults, name))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where}: dask.{name} must be a whole number of at least 1")
+        counts[name] = value
+    memory = raw.get("memory_limit", defaults.memory_limit)
+    if not isinstance(memory, str):
+        raise ConfigError(f"{where}: dask.memory_limit must be a size like 8GB")
+    return DaskSettings(scheduler=scheduler, memory_limit=memory, **counts)
 
 
 BASELINES = ("logistic_regression", "best_single_feature")
@@ -217,6 +265,26 @@ class RunConfig:
     features: FeatureSpec
     train: TrainConfig
     gate: GateConfig
+
+
+def with_overrides(
+    run: RunConfig,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    source: Path | None = None,
+) -> RunConfig:
+    """RUN with the command line's `--engine`, `--scheduler` and `--source` (see `with_source`:
+    its rows are split by row hash)."""
+    train = run.train
+    if engine is not None:
+        train = replace(train, engine=_engine(engine, "--engine"))
+    if scheduler is not None:
+        if train.engine != "dask":
+            raise ConfigError("--scheduler: the single engine uses no cluster; add --engine dask")
+        settings = _dask_settings({**asdict(train.dask), "scheduler": scheduler}, "--scheduler")
+        train = replace(train, dask=settings)
+    data = with_source(run.data, source) if source is not None else run.data
+    return replace(run, train=train, data=data)
 
 
 def load_run_config(project: Project, dataset: str | None = None) -> RunConfig:

@@ -110,6 +110,14 @@ class Trained:
     groups: list[GroupReport]
 
 
+def training_columns(run: RunConfig) -> tuple[list[str], list[str]]:
+    """The columns a run reads (features' inputs, target, groups), and which are categorical:
+    at 10M rows the rest of the version (row ids, lineage) and Python strings are gigabytes."""
+    wanted = [*run.features.input_columns, run.data.target.column]
+    columns = list(dict.fromkeys([*wanted, *(g.column for g in run.train.groups)]))
+    return columns, [*run.features.categorical, run.data.target.column]
+
+
 def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: Progress) -> Trained:
     """Features, CV, final fit and holdout evaluation: no I/O beyond progress messages."""
     say(f"features: fit on {len(data.train)} training rows (dataset {data.manifest.version})")
@@ -129,6 +137,20 @@ def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: P
         data.holdout, data.y_holdout, score, config.groups, config.threshold, config.min_group_size
     )
     return Trained(pipeline, booster, cv, score, holdout, groups)
+
+
+def _load_and_fit(
+    project: Project, run: RunConfig, say: Progress
+) -> tuple[TrainingData, Trained, float]:
+    """The run's data and model, on the configured engine; and the ingest's seconds."""
+    if run.train.engine == "dask":
+        from tabship.models.dasktrain import train_on_dask
+
+        return train_on_dask(project, run, say)
+    started = time.perf_counter()
+    data = load_training_data(project, run.data, say, *training_columns(run))
+    seconds = time.perf_counter() - started
+    return data, fit_model(data, run.features, run.train, say), seconds
 
 
 def _log_run(
@@ -200,10 +222,9 @@ def train_run(
     config = run.train
     timings: dict[str, float] = {}
 
-    say(f"ingest: dataset {config.dataset}")
-    data = load_training_data(project, run.data, progress=say)
-    timings["ingest"] = round(time.perf_counter() - started, 3)
-    trained = fit_model(data, run.features, config, say)
+    say(f"ingest: dataset {config.dataset} (engine {config.engine})")
+    data, trained, ingest_seconds = _load_and_fit(project, run, say)
+    timings["ingest"] = round(ingest_seconds, 3)
     timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
     fault_point("trained")
 
@@ -411,7 +432,7 @@ def _card_facts(
         cv_std=trained.cv.std,
         holdout=trained.holdout,
         holdout_rows=len(data.holdout),
-        train_rows=len(data.train),
+        train_rows=data.rows_trained,
         groups=groups_for_card(trained.groups),
         feature_importance=importance_shares(
             trained.pipeline.feature_names,

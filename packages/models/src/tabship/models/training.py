@@ -52,13 +52,18 @@ class CVResult:
 def make_dataset(
     matrix: Matrix, y: Labels, feature_names: Sequence[str], categorical: Sequence[int]
 ) -> lgb.Dataset:
-    """A LightGBM Dataset with the categorical codes marked as such."""
+    """A LightGBM Dataset with the categorical codes marked as such.
+
+    The raw matrix is not kept with it (the caller holds it): `lightgbm.cv` copies a kept
+    matrix's rows into each fold's training and validation subsets, 0.7 KB a row for 3 folds,
+    which at 10M rows was most of a single process's memory. The binned data is the same.
+    """
     return lgb.Dataset(
         matrix,
         label=y,
         feature_name=list(feature_names),
         categorical_feature=list(categorical),
-        free_raw_data=False,
+        free_raw_data=True,
         params={"verbose": -1},
     )
 
