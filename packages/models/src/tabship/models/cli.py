@@ -267,6 +267,19 @@ def _receive(args: argparse.Namespace, project: Project) -> int:
     return serve(config, datasets)
 
 
+def _common_options(commands: dict[str, argparse.ArgumentParser]) -> None:
+    """--dataset and --json on every command but `receive`: one receiver serves every dataset,
+    and it prints a log, not JSON."""
+    for name, sub in commands.items():
+        if name == "receive":
+            continue
+        sub.add_argument(
+            "--dataset", default=None,
+            help="dataset: configs/datasets/NAME (default: the project's default_dataset)",
+        )  # fmt: skip
+        sub.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (3 when the quality gate fails)."""
     parser = argparse.ArgumentParser(prog="tabship-models", description=__doc__)
@@ -331,12 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     receive.add_argument("--config", type=Path, help="default: configs/receiver.yaml")
     receive.add_argument("--host", help="interface to listen on (default: the config's)")
     receive.add_argument("--port", type=int, help="port to listen on, 0 for any free one")
-    for sub in commands.choices.values():
-        sub.add_argument(
-            "--dataset", default=None,
-            help="dataset: configs/datasets/NAME (default: the project's default_dataset)",
-        )  # fmt: skip
-        sub.add_argument("--json", action="store_true", help="print one JSON object")
+    _common_options(commands.choices)
     args = parser.parse_args(argv)
     handlers = {
         "train": _train,
