@@ -25,11 +25,8 @@ figures are a floor. The load average is printed: compare runs made on a quiet m
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,82 +35,18 @@ from typing import Any
 import httpx
 import numpy as np
 import serve_traffic as traffic  # type: ignore[import-not-found]  # beside this script
+from serve_load import (  # type: ignore[import-not-found]  # beside this script
+    free_port,
+    load,
+    rss_mb,
+    start_server,
+    wait_ready,
+)
+from serve_shadow import shadow_step  # type: ignore[import-not-found]  # beside this script
 
 from tabship.data import Project, project_at
 
 GOALS = {"ratio": 0.7, "p99_c32_x": 3.0, "bulk_x": 3.0, "ready_s": 4.0, "soak_growth": 0.10}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> float:
-    """Seconds from now until /readyz answers 200 (call right after launching)."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return time.perf_counter() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.02)
-    raise TimeoutError("server not ready")
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of the server and all its child processes."""
-    import psutil  # type: ignore[import-untyped]
-
-    parent = psutil.Process(pid)
-    total = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
-    return float(total) / 2**20
-
-
-async def _one_connection(
-    port: int, request: bytes, deadline: float, latencies: list[float], errors: list[int]
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            writer.write(request)
-            status, _ = await traffic.read_response(reader)
-            latencies.append(time.perf_counter() - started)
-            if status != 200:
-                errors.append(status)
-    finally:
-        writer.close()
-
-
-def load(port: int, request: bytes, concurrency: int, seconds: float) -> dict[str, float]:
-    """Closed-loop load: CONCURRENCY keep-alive connections sending REQUEST for SECONDS."""
-    latencies: list[float] = []
-    errors: list[int] = []
-
-    async def run() -> None:
-        deadline = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(
-                _one_connection(port, request, deadline, latencies, errors)
-                for _ in range(concurrency)
-            )
-        )
-
-    started = time.perf_counter()
-    asyncio.run(run())
-    elapsed = time.perf_counter() - started
-    ms = np.asarray(latencies) * 1000
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
-        "p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
-        "errors": len(errors),
-    }
 
 
 def post_json(client: httpx.Client, path: str, document: Any) -> tuple[Any, float]:
@@ -255,96 +188,6 @@ def soak_step(pid: int, port: int, rows: list[dict[str, Any]], seconds: float) -
     return found
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`bentoml serve` for the service in its own process group (stop it with os.killpg)."""
-    from tabship.serving.cli import serve_command
-
-    return subprocess.Popen(
-        serve_command("127.0.0.1", port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-
-
-def shadow_tag(project: Project) -> tuple[str, str]:
-    """The model to shadow with, and which alias it is (see the module's docstring)."""
-    from tabship.models import CHALLENGER, CHAMPION, PREVIOUS
-    from tabship.serving.modelstore import store_alias
-
-    for alias in (CHALLENGER, PREVIOUS, CHAMPION):
-        stored = store_alias(project, None, alias)
-        if stored is not None:
-            return stored.tag, alias
-    raise RuntimeError("the registry has no champion")
-
-
-def shadow_step(
-    project: Project, tag: str, one: dict[str, Any], seconds: float, rounds_each: int = 3
-) -> dict[str, Any]:
-    """predict_one at c=8, shadow off and on, side by side in one run: ROUNDS_EACH rounds each,
-    taking turns, so that a round on and the round off beside it share the machine's load."""
-    import tempfile
-
-    import yaml
-
-    from tabship.serving.cli import serve_env
-
-    challenger, alias = shadow_tag(project)
-    base = {**serve_env(project), "TABSHIP_MODEL_TAG": tag}
-    base.pop("TABSHIP_API_TOKEN", None)
-    settings: dict[str, Any] = {}
-    if project.serving_config.is_file():
-        settings = yaml.safe_load(project.serving_config.read_text(encoding="utf-8")) or {}
-    request = traffic.http_request("POST", "/predict_one", json.dumps(one).encode())
-    with tempfile.TemporaryDirectory(prefix="bench-shadow-") as scratch:
-        servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
-        try:
-            for mode, shadow in (("off", False), ("on", True)):
-                config = Path(scratch) / f"serving-{mode}.yaml"
-                config.write_text(yaml.safe_dump({**settings, "shadow": shadow}), "utf-8")
-                env = {**base, "TABSHIP_SERVING_CONFIG": str(config),
-                       "TABSHIP_PREDICTION_LOG": str(Path(scratch) / mode)}  # fmt: skip
-                if shadow:
-                    env["TABSHIP_CHALLENGER_TAG"] = challenger
-                port = free_port()
-                servers[mode] = (start_server(env, port), port)
-                wait_ready(f"http://127.0.0.1:{port}", servers[mode][0])
-            for _, port in servers.values():
-                load(port, request, 4, 2.0)  # warm-up
-            rounds: dict[str, list[dict[str, float]]] = {"off": [], "on": []}
-            for _ in range(rounds_each):
-                for mode, (_, port) in servers.items():
-                    rounds[mode].append(load(port, request, 8, seconds))
-        finally:
-            for process, _ in servers.values():
-                os.killpg(process.pid, 15)
-                process.wait(timeout=30)
-        logged = sum(
-            len(path.read_bytes().splitlines())
-            for path in (Path(scratch) / "on").glob("*/tabship_shadow/data/data.*.log*")
-        )
-    best = {mode: max(found, key=lambda f: f["rps"]) for mode, found in rounds.items()}
-    # Each round on over the round off just before it: the load of other processes drifts less
-    # within a pair than across the run, so the median of these is the steadier figure.
-    paired = [on["rps"] / off["rps"] for off, on in zip(rounds["off"], rounds["on"], strict=True)]
-    result = {"challenger": challenger, "alias": alias, "seconds": seconds, "rounds": rounds,
-              "best": best, "shadow_lines": logged,
-              "rps_ratio": best["on"]["rps"] / best["off"]["rps"],
-              "paired_rps_ratio_median": float(np.median(paired))}  # fmt: skip
-    print(f"\nshadow mode, predict_one at c=8 ({seconds:.0f} s x {rounds_each} rounds each, best "
-          f"kept); challenger {challenger} (the registry's {alias})")  # fmt: skip
-    print(f"{'shadow':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
-    for mode, figures in best.items():
-        print(f"{mode:<8} {figures['rps']:>9.0f} {figures['p50_ms']:>8.2f} "
-              f"{figures['p99_ms']:>8.2f} {figures['errors']:>6.0f}")  # fmt: skip
-    print(f"on/off req/s {result['rps_ratio']:.2f} (best rounds), "
-          f"{result['paired_rps_ratio_median']:.2f} (median of paired rounds); "
-          f"{logged} shadow lines written")  # fmt: skip
-    return result
-
-
 def goals(results: dict[str, Any]) -> dict[str, bool]:
     if "load" not in results:  # --shadow-only
         return {}
@@ -404,7 +247,7 @@ def main() -> int:
     import bentoml
 
     from tabship.serving.artifact import load_artifact
-    from tabship.serving.cli import serve_command, serve_env
+    from tabship.serving.cli import serve_env
     from tabship.serving.modelstore import store_champion
     from tabship.serving.scorer import Scorer
 
@@ -416,13 +259,7 @@ def main() -> int:
     env = {**serve_env(project), "TABSHIP_MODEL_TAG": stored.tag}
     env.pop("TABSHIP_API_TOKEN", None)
     print(f"model {stored.tag} (v{stored.facts.model_version}); load average {os.getloadavg()}")
-    server = subprocess.Popen(
-        serve_command("127.0.0.1", port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_server(env, port)
     results: dict[str, Any] = {"model": stored.tag, "loadavg_start": os.getloadavg()}
     try:
         results["ready_s"] = wait_ready(url, server)

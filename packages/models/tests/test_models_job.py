@@ -129,13 +129,13 @@ def test_the_champion_s_logged_holdout_metrics_equal_a_rescore(small_project: Pa
     """The gate reuses the champion's logged holdout metrics on the same dataset version; they
     must be exactly what loading and re-scoring the champion gives."""
     from tabship.models import binary_metrics, predict
-    from tabship.models.job import _score_champion
+    from tabship.models.promotion import score_champion
 
     train(small_project)
     project = project_at(small_project)
     threshold = load_run_config(project).train.threshold
     registry, data = registry_of(small_project), training_data(project)
-    reused = _score_champion(registry, data, threshold)
+    reused = score_champion(registry, data, threshold)
     champion = registry.alias("champion")
     assert reused is not None and champion is not None
     booster, pipeline = registry.load(champion)
@@ -144,5 +144,5 @@ def test_the_champion_s_logged_holdout_metrics_equal_a_rescore(small_project: Pa
     )
     assert reused == rescored
     # Another threshold is not what was logged: the champion is re-scored.
-    other = _score_champion(registry, data, 0.4)
+    other = score_champion(registry, data, 0.4)
     assert other is not None and other["accuracy"] != reused["accuracy"]

@@ -1,7 +1,8 @@
 """The training job's wiring: dataset -> features -> CV -> final fit -> holdout -> gate -> registry.
 
-The steps are the pure functions of training.py, metrics.py and gate.py; this module only moves data
-between them, the dataset store and MLflow.
+The steps are the pure functions of training.py and metrics.py, and promotion.py's judging (the
+gate, and for a retrain the paired test) and alias moves; this module only moves data between
+them, the dataset store and MLflow.
 """
 
 from __future__ import annotations
@@ -25,26 +26,26 @@ from tabship.data import Project, project_at
 from tabship.features import FeatureSpec, FittedPipeline, fit
 from tabship.models import cache
 from tabship.models.card import CardFacts, groups_for_card, importance_shares, write_card
-from tabship.models.config import METRICS, RunConfig, TrainConfig, file_digest, load_run_config
+from tabship.models.config import RunConfig, TrainConfig, file_digest, load_run_config
 from tabship.models.contract import Contract, log_contract
 from tabship.models.dataset import TrainingData, load_training_data
-from tabship.models.gate import GateResult, evaluate_gate
+from tabship.models.gate import GateResult
 from tabship.models.metrics import GroupReport, Scores, binary_metrics, group_metrics
 from tabship.models.profile import REFERENCE_ARTIFACT, build_profile  # not monitorjob: no scipy
+from tabship.models.promotion import judge, log_challenge, scoring_tags, settle
 from tabship.models.provenance import git_commit
 from tabship.models.registry import (
     CHAMPION,
     PIPELINE_ARTIFACT,
     PREVIOUS,
     Registry,
-    VersionInfo,
 )
 from tabship.models.result import TrainResult
 from tabship.models.training import CVResult, cross_validate, fit_final, make_dataset, predict
 
 if TYPE_CHECKING:
     from tabship.models.baseline import Baseline
-    from tabship.models.challenge import Challenge, Verdict
+    from tabship.models.challenge import Challenge
 
 Progress = Callable[[str], None]
 
@@ -58,44 +59,6 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return found
-
-
-def _scoring_tags(data: TrainingData, threshold: float) -> dict[str, str]:
-    """What decides a model's holdout metrics besides the model: the rows, threshold and code."""
-    return {
-        "tabship.dataset_version": data.manifest.version,
-        "tabship.threshold": repr(threshold),
-        "tabship.features_version": importlib.metadata.version("tabship-features"),
-        "tabship.models_version": importlib.metadata.version("tabship-models"),
-    }
-
-
-def _score_champion(
-    registry: Registry, data: TrainingData, threshold: float
-) -> dict[str, float] | None:
-    """The current champion's metrics on this holdout, so the comparison is like for like.
-
-    When the champion was scored on this very dataset version, at this threshold and by this code,
-    its logged holdout metrics are exactly what a re-score would give (training and scoring are
-    deterministic), so they are reused; otherwise the champion is loaded and re-scored.
-    """
-    champion = registry.alias(CHAMPION)
-    if champion is None:
-        return None
-    run = registry.client.get_run(champion.run_id)
-    logged = {m: run.data.metrics.get(f"holdout_{m}") for m in METRICS}
-    wanted = _scoring_tags(data, threshold)
-    if all(run.data.tags.get(k) == v for k, v in wanted.items()) and None not in logged.values():
-        return {m: float(v) for m, v in logged.items() if v is not None}
-    booster, pipeline = registry.load(champion)
-    score = predict(booster, pipeline.transform(data.holdout).matrix)
-    return binary_metrics(data.y_holdout, score, threshold)
-
-
-def _champion_scores(registry: Registry, champion: VersionInfo, data: TrainingData) -> Scores:
-    """The champion's scores on this holdout, row by row, for the paired comparison."""
-    booster, pipeline = registry.load(champion)
-    return predict(booster, pipeline.transform(data.holdout).matrix)
 
 
 @dataclass(frozen=True)
@@ -232,7 +195,7 @@ def train_run(
     say("registry: scoring the champion on this holdout, then registering the candidate")
     registry = Registry(project, config.model_name, config.experiment)
     champion = registry.alias(CHAMPION)
-    gate, verdict = _judge(run, data, trained, baseline, registry, champion, challenge)
+    gate, verdict = judge(run, data, trained, baseline, registry, champion, challenge)
     if verdict is not None:
         say(f"challenger: {'; '.join(verdict.reasons)}")
     commit = git_commit(project.root)
@@ -249,11 +212,11 @@ def train_run(
             "tabship.dataset": config.dataset,
             "tabship.git_commit": commit,
             "tabship.gate": "passed" if gate.passed else "failed",
-            **_scoring_tags(data, config.threshold),
+            **scoring_tags(data, config.threshold),
         }
         _log_run(data, config, trained, tags, pipeline_file)
         if challenge is not None and verdict is not None:
-            _log_challenge(challenge, verdict)
+            log_challenge(challenge, verdict)
         # The reference the monitor job compares production with (JSON, no pickle).
         profile = build_profile(data.train, run.features, trained.cv.oof, data.y_train)
         mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
@@ -281,7 +244,7 @@ def train_run(
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
     fault_point("carded")
-    status = _settle(registry, version, gate.passed, verdict, champion)
+    status = settle(registry, version, gate.passed, verdict, champion)
     champion, previous = registry.alias(CHAMPION), registry.alias(PREVIOUS)
     timings["registry"] = round(
         time.perf_counter() - started - timings["ingest"] - timings["train"], 3
@@ -320,90 +283,6 @@ def _fit_baseline(run: RunConfig, data: TrainingData, say: Progress) -> Baseline
     say(f"baseline: {run.gate.baseline} on the same split, for the gate")
     config = run.train
     return fit_baseline(run.gate.baseline, data, run.features, config.threshold, config.seed)
-
-
-def _judge(
-    run: RunConfig,
-    data: TrainingData,
-    trained: Trained,
-    baseline: Baseline | None,
-    registry: Registry,
-    champion: VersionInfo | None,
-    challenge: Challenge | None,
-) -> tuple[GateResult, Verdict | None]:
-    """The gate, and for a retrain the paired comparison with the champion and the verdict."""
-    threshold = run.train.threshold
-    champion_scores = None
-    if challenge is None:
-        champion_metrics = _score_champion(registry, data, threshold)
-    elif champion is not None:
-        champion_scores = _champion_scores(registry, champion, data)
-        champion_metrics = binary_metrics(data.y_holdout, champion_scores, threshold)
-    else:
-        champion_metrics = None
-    gate = evaluate_gate(
-        run.gate,
-        trained.holdout,
-        champion_metrics,
-        trained.groups,
-        baseline.holdout if baseline else None,
-    )
-    if challenge is None:
-        return gate, None
-    from tabship.models.challenge import decide
-    from tabship.models.compare import compare_auc
-
-    comparison = None
-    if champion_scores is not None:
-        comparison = compare_auc(data.y_holdout, champion_scores, trained.score, challenge.rule)
-    verdict = decide(challenge, gate, comparison)
-    if champion is not None:
-        verdict.extra["champion_version"] = champion.version
-    return gate, verdict
-
-
-def _settle(
-    registry: Registry,
-    version: VersionInfo,
-    gate_passed: bool,
-    verdict: Verdict | None,
-    champion: VersionInfo | None,
-) -> str:
-    """Move the aliases: the run's status (promoted, gate_failed, refused or superseded)."""
-    if verdict is None:  # a plain train: the gate decides
-        if gate_passed:
-            registry.promote(version)
-        return "promoted" if gate_passed else "gate_failed"
-    if verdict.promote and registry.promote_if_champion(version, champion):
-        return "promoted"
-    registry.set_challenger(version)
-    if verdict.promote:  # another run moved the champion after this one compared with it
-        verdict.reasons.append("superseded: the champion changed while this run was deciding")
-        return "superseded"
-    return "refused"
-
-
-def _log_challenge(challenge: Challenge, verdict: Verdict) -> None:
-    """The verdict, and the monitor report that caused the retrain, with the run."""
-    mlflow.set_tags(
-        {
-            "tabship.trigger": challenge.trigger,
-            "tabship.verdict": "promote" if verdict.promote else "refuse",
-        }
-    )
-    mlflow.log_dict(verdict.to_dict(), "retrain/verdict.json")
-    if challenge.report is not None:
-        mlflow.log_dict(challenge.report, "retrain/trigger_report.json")
-    if verdict.comparison is not None:
-        c = verdict.comparison
-        mlflow.log_metrics(
-            {
-                "champion_holdout_roc_auc": c.champion_auc,
-                "roc_auc_gain": c.difference,
-                "roc_auc_gain_lower_bound": c.lower_bound,
-                "roc_auc_gain_p_value": c.p_value,
-            }
-        )
 
 
 def _card_facts(

@@ -35,7 +35,7 @@ from tabship.models.monitorjob import (
     monitoring_folder,
     negative_label,
 )
-from tabship.models.registry import CHAMPION, Registry
+from tabship.models.registry import CHAMPION, Registry, VersionInfo
 from tabship.models.retrainconfig import TRIGGERS, RetrainConfig, load_retrain_config
 
 Progress = Callable[[str], None]
@@ -166,10 +166,11 @@ def retrain(
     # The clock starts now, before the work: a storm of alerts during a long run starts nothing.
     atomic_write_json(folder / STATE, {"last_started": clock, "trigger": request.trigger})
 
-    batch = _gather_feedback(project, run.data.feedback_dir, champion, request, name, say)
+    feedback_dir = _feedback_dir(run.data.feedback_dir, name)
+    batch = _gather_feedback(project, feedback_dir, champion, request, name, say)
     outcome.feedback = batch.to_dict()
     if request.data_file is not None:
-        added = add_user_file(_feedback_dir(run.data.feedback_dir, name), request.data_file)
+        added = add_user_file(feedback_dir, request.data_file)
         say(f"feedback: {request.data_file} added as {added.name}")
     fault_point("feedback")
     result = ingest(run.data, store=project.store)
@@ -214,14 +215,13 @@ def _feedback_dir(folder: Path | None, name: str) -> Path:
 
 def _gather_feedback(
     project: Project,
-    feedback_dir: Path | None,
-    champion: Any,
+    folder: Path,
+    champion: VersionInfo,
     request: RetrainRequest,
     name: str,
     say: Progress,
 ) -> FeedbackBatch:
-    """The log's labelled rows that no feedback file holds yet, appended as a new file."""
-    folder = _feedback_dir(feedback_dir, name)
+    """The log's labelled rows that no feedback file holds yet, appended as a new file in FOLDER."""
     _, contract, fields = champion_reference(champion)
     home = monitoring_folder(project, name)
     log = log_folder(request.log_path or project.root / "monitoring", name)
