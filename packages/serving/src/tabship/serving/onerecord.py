@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import bentoml
+from bentoml import get_current_service  # bound once: each `bentoml.X` is a lazy lookup
 from pydantic import BaseModel, ValidationError
 from starlette.routing import Route
 
@@ -43,7 +43,7 @@ class OneRecord:
             await answer(send, refusal.status, refusal.to_bytes())
             return
         try:
-            body = bentoml.get_current_service().predict_one(parsed.records)
+            body = get_current_service().predict_one(parsed.records)
         except ClientError as error:
             await answer(send, error.body.status, error.body.to_bytes())
             return

@@ -22,8 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import bentoml
 import pandas as pd
+from bentoml import monitor  # bound once: each `bentoml.X` is a lazy lookup
 
 from tabship.data import FieldSpec
 from tabship.serving.scorer import Scored
@@ -58,11 +58,11 @@ def log_predictions(records: Records, scored: Scored, kinds: Mapping[str, str]) 
     """Log a request's rows, with the version that scored them (it travels with the scores, so
     a swap between scoring and logging cannot mislabel them). RECORDS is a list of records or a
     mapping of columns."""
-    with bentoml.monitor(MONITOR_NAME) as monitor:
+    with monitor(MONITOR_NAME) as batch:
         for name, role, kind, values in logged_columns(
             records, scored, scored.model_version, kinds
         ):
-            monitor.log_batch(values, name, role, kind)
+            batch.log_batch(values, name, role, kind)
 
 
 def _column(records: Records, name: str) -> list[Any]:

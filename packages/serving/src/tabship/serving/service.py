@@ -29,7 +29,7 @@ from tabship.serving.artifact import ModelFacts, read_facts, read_fields
 from tabship.serving.asgiroutes import routes_app
 from tabship.serving.boundedmetrics import bound_request_metrics
 from tabship.serving.errors import ClientError, Detail, ErrorBody
-from tabship.serving.memory import LARGE_ROWS, release_memory
+from tabship.serving.memory import LARGE_ROWS, freeze_heap, refreeze_heap, release_memory
 from tabship.serving.metrics import ServiceMetrics
 from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
@@ -214,9 +214,11 @@ class TabshipClassifier:
             served, FIELDS, source_from_env(), SETTINGS.shadow, RUN_FOLDER, self._swapped
         )
         start_watch(self.models, SETTINGS.reload_watch_seconds)
+        freeze_heap()
 
     def _swapped(self, old: Served, new: Served) -> None:
         self.metrics.swapped(_model_info(old.champion.facts), _model_info(new.champion.facts))
+        refreeze_heap()
 
     def reload(self) -> dict[str, Any]:
         """Serve the registry's champion now (POST /admin/reload; see reload.py)."""
