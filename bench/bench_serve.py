@@ -13,9 +13,9 @@ Starts `tabship-serving serve` on a free loopback port and measures, in one run:
   batches, invalid bodies), with the RSS at the start, after warm-up and at the end;
 - the cost of shadow mode: predict_one at concurrency 8 on two servers side by side, shadow off
   and shadow on, --shadow-seconds (10) per round, --shadow-rounds (3) each, taking turns: the
-  best rounds, and the median of each round on over the round off beside it. `--shadow-only`
-  runs this step alone. The challenger is the registry's `challenger`, else its `previous`,
-  else the champion itself (a stand-in of the same size).
+  best rounds, and the median of each round on over the round off beside it (0 seconds or 0
+  rounds: no shadow step). `--shadow-only` runs this step alone. The challenger is the registry's
+  `challenger`, else its `previous`, else the champion itself (a stand-in of the same size).
 
 The load client is a minimal asyncio HTTP/1.1 keep-alive client (no wrk on this machine, and
 httpx's own overhead would cap the numbers); it shares the 2 cores with the server, so the
@@ -229,7 +229,7 @@ def arguments() -> argparse.Namespace:
         "--shadow-seconds", type=float, default=10.0, help="per shadow round (default 10; 0: skip)"
     )
     parser.add_argument(
-        "--shadow-rounds", type=int, default=3, help="shadow rounds of each mode (default 3)"
+        "--shadow-rounds", type=int, default=3, help="rounds of each mode (default 3; 0: skip)"
     )
     parser.add_argument(
         "--shadow-only", action="store_true", help="only the shadow on/off comparison"
@@ -277,7 +277,7 @@ def main() -> int:
     finally:
         os.killpg(server.pid, 15)  # the server's own process group: its workers go with it
         server.wait(timeout=30)
-    if args.shadow_seconds > 0:
+    if shadow_wanted(args):
         results["shadow"] = shadow_step(project, stored.tag, {"records": [rows[0]]},
                                         args.shadow_seconds, args.shadow_rounds)  # fmt: skip
         print(f"load average {os.getloadavg()}")
@@ -288,9 +288,19 @@ def main() -> int:
     return 0
 
 
+def shadow_wanted(args: argparse.Namespace) -> bool:
+    """Whether the shadow step has anything to measure: its seconds and its rounds are above 0."""
+    return bool(args.shadow_seconds > 0 and args.shadow_rounds > 0)
+
+
 def shadow_only(project: Project, args: argparse.Namespace) -> int:
     """`--shadow-only`: the shadow comparison and the load average around it."""
     from tabship.serving.modelstore import store_champion
+
+    if not shadow_wanted(args):
+        print("bench_serve: --shadow-only with --shadow-seconds or --shadow-rounds at 0: "
+              "nothing to do", file=sys.stderr)  # fmt: skip
+        return 2
 
     stored = store_champion(project)
     [one] = holdout_rows(project, 1, [f.name for f in _fields(stored.tag)])

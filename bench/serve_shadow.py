@@ -32,7 +32,11 @@ def shadow_step(
     project: Project, tag: str, one: dict[str, Any], seconds: float, rounds_each: int = 3
 ) -> dict[str, Any]:
     """predict_one at c=8, shadow off and on, side by side in one run: ROUNDS_EACH rounds each,
-    taking turns, so that a round on and the round off beside it share the machine's load."""
+    taking turns, so that a round on and the round off beside it share the machine's load.
+    ValueError, before any server starts, when SECONDS or ROUNDS_EACH is not above 0."""
+    if seconds <= 0 or rounds_each <= 0:
+        raise ValueError(f"the shadow step needs seconds > 0 and rounds > 0, not {seconds}, "
+                         f"{rounds_each}: skip it instead (bench_serve.py does)")  # fmt: skip
     import tempfile
 
     import yaml

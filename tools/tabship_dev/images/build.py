@@ -15,11 +15,11 @@ from tabship_dev.images.settings import (
     MODEL_HOME,
     MODEL_NAME,
     TARGET_WHEELS,
-    TARGETS,
     WHEELHOUSE,
     ImageError,
     log,
     run,
+    targets,
     timed,
 )
 from tabship_dev.workspace import ROOT
@@ -65,8 +65,8 @@ def build_command(
 def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build one image (or all), from --base-image or the local base image."""
     engine = choose_engine(args.tool)
-    targets = TARGETS if args.target == "all" else (args.target,)
-    for target in targets:
+    chosen = targets(args.target)
+    for target in chosen:
         preflight(target, WHEELHOUSE)
     timings: dict[str, float] = {}
     base = args.base_image
@@ -75,7 +75,7 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
             ensure_base(engine, BASE_IMAGE, DEBIAN_MIRROR, force=False)
         base = BASE_IMAGE
     result: dict[str, Any] = {"tool": engine.name, "base_image": base, "images": {}}
-    for target in targets:
+    for target in chosen:
         name = image_name(target, args.tag)
         with timed(f"build {target}", timings):
             run(build_command(engine, target, base, name, args.no_cache), env=engine.env)

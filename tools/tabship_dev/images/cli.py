@@ -4,6 +4,10 @@
     python docker/image.py base [--force]              localhost/tabship-base:bookworm (debootstrap)
     python docker/image.py build [--target T] [--base-image NAME] [--tool auto|docker|buildah]
     python docker/image.py check [--target T] [--port N]  start the image; /readyz and one prediction
+    python docker/image.py make [--target T] [--base-image NAME]  wheelhouse, then build and check each
+
+`make` is what `nox -s image` runs, after storing the champion's model when the serving image is
+among the targets (`BENTOML_HOME=dist/bento tabship-serving build --model-only`).
 
 Every Dockerfile installs Python packages only from dist/wheelhouse/ (`pip install --no-index`), so a
 build needs no index once the wheelhouse exists. `build` uses `docker build` when a Docker daemon
@@ -24,7 +28,7 @@ from typing import Any
 from tabship_dev.images.base import cmd_base
 from tabship_dev.images.build import cmd_build
 from tabship_dev.images.check import cmd_check
-from tabship_dev.images.settings import BASE_IMAGE, DEBIAN_MIRROR, TARGETS, WHEELHOUSE
+from tabship_dev.images.settings import BASE_IMAGE, DEBIAN_MIRROR, TARGETS, WHEELHOUSE, targets
 from tabship_dev.images.wheelhouse import cmd_wheelhouse
 from tabship_dev.workspace import ToolError
 
@@ -70,7 +74,30 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=120, help="seconds to wait for /readyz")
     add_tool(check)
     check.set_defaults(run=cmd_check)
+
+    make = commands.add_parser("make", help="the wheelhouse, then build and check each target")
+    make.add_argument("--target", choices=(*TARGETS, "all"), default="serving")
+    make.add_argument("--base-image", default="", help=base_help)
+    add_tool(make)
+    make.set_defaults(run=cmd_make)
     return top
+
+
+def make_targets(argv: Sequence[str]) -> tuple[str, ...]:
+    """The targets `image.py make ARGV` builds, in order (bad arguments: argparse exits 2)."""
+    return targets(parser().parse_args(["make", *argv]).target)
+
+
+def cmd_make(args: argparse.Namespace) -> dict[str, Any]:
+    """The wheelhouse, then each target built and checked in turn, with the defaults of `build`
+    and `check` for what `make` does not take."""
+    steps = parser()
+    result: dict[str, Any] = {"wheelhouse": cmd_wheelhouse(steps.parse_args(["wheelhouse"]))}
+    for target in targets(args.target):
+        chosen = ["--target", target, "--tool", args.tool]
+        built = cmd_build(steps.parse_args(["build", *chosen, "--base-image", args.base_image]))
+        result[target] = {"build": built, "check": cmd_check(steps.parse_args(["check", *chosen]))}
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:

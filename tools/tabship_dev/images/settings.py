@@ -44,6 +44,11 @@ PLATFORMS = (
 )
 
 
+def targets(target: str) -> tuple[str, ...]:
+    """The targets `--target TARGET` names: TARGET, or every one for `all`."""
+    return TARGETS if target == "all" else (target,)
+
+
 class ImageError(ToolError):
     """A step cannot go on; the message says why and what to do."""
 
