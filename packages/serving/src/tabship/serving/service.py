@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model
+from pydantic import ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
 from tabship.serving import __version__, logs, openapi
@@ -35,6 +35,13 @@ from tabship.serving.middleware import GuardMiddleware
 from tabship.serving.modelstore import newest_stored
 from tabship.serving.onerecord import one_record_route
 from tabship.serving.reload import run_folder
+from tabship.serving.requesttimeout import cancel_request_timers
+from tabship.serving.responses import (
+    ColumnsResponse,
+    ExplainResponse,
+    Prediction,
+    PredictResponse,
+)
 from tabship.serving.schema import columns_type, example_record, record_type
 from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
 
@@ -65,57 +72,6 @@ Columns = columns_type(FIELDS)
 STRICT = ConfigDict(extra="forbid")
 
 
-class Prediction(BaseModel):
-    """One record's score."""
-
-    prediction_id: str
-    probability: float = Field(ge=0, le=1)
-    label: int = Field(description="1 when probability >= the model's threshold, else 0")
-    model_version: str
-
-
-class PredictResponse(BaseModel):
-    """Scores in the order of the request's records."""
-
-    model_version: str
-    predictions: list[Prediction]
-    unknown_categories: dict[str, int] = Field(
-        description="per field, values the model never saw in training (scored as missing)"
-    )
-
-
-class ContributionOut(BaseModel):
-    """One feature's share of the record's log-odds."""
-
-    feature: str
-    value: float | None
-    contribution: float
-
-
-class Explanation(Prediction):
-    """A score and its largest feature contributions (LightGBM pred_contrib, log-odds)."""
-
-    base_value: float
-    contributions: list[ContributionOut]
-
-
-class ExplainResponse(BaseModel):
-    """Explanations in the order of the request's records."""
-
-    model_version: str
-    explanations: list[Explanation]
-
-
-class ColumnsResponse(BaseModel):
-    """Column-wise scores for the bulk endpoint."""
-
-    model_version: str
-    prediction_id: list[str]
-    probability: list[float]
-    label: list[int]
-    unknown_categories: dict[str, int]
-
-
 def _records(most: int) -> Any:
     """A list of 1 to MOST records (Any: a type built at run time)."""
     return Annotated[list[Record], Field(min_length=1, max_length=most)]
@@ -140,6 +96,7 @@ ExplainInput = create_model(
 ColumnsInput = create_model("ColumnsInput", __config__=STRICT, columns=(Columns, ...))
 PROTECTED = ("/predict", "/predict_one", "/explain", "/predict_columns")
 bound_request_metrics((*PROTECTED, RELOAD_PATH))
+cancel_request_timers()
 
 
 def _json(document: dict[str, Any]) -> Response:
