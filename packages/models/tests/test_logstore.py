@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -73,6 +75,32 @@ def test_appended_lines_and_a_lost_state_add_each_row_once(tmp_path: Path) -> No
     lost = compact(log, store, FEATURES)
     assert (lost.lines_read, lost.rows_written, lost.duplicates) == (151, 0, 151)
     assert read_window(store).height == 151
+
+
+def test_a_run_reads_up_to_where_the_log_ended_when_it_started(tmp_path: Path) -> None:
+    """A service keeps appending while a run reads: the run stops at the size the log had when
+    it started (one block, one part file), and the next run takes the rest, each row once."""
+    log, store = tmp_path / "log", tmp_path / "store"
+    _write(log, [_line(i) for i in range(1000)])
+    written, stop = [1000], threading.Event()
+
+    def service() -> None:
+        while not stop.is_set():
+            _write(log, [_line(i) for i in range(written[0], written[0] + 10)])
+            written[0] += 10
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=service)
+    writer.start()
+    try:
+        first = compact(log, store, FEATURES)
+    finally:
+        stop.set()
+        writer.join()
+    assert first.rows_written >= 1000 and len(first.partitions) == 1
+    second = compact(log, store, FEATURES)
+    assert first.rows_written + second.rows_written == written[0]
+    assert read_window(store).height == written[0]
 
 
 def test_label_files_map_to_0_and_1_and_name_what_they_cannot_use(tmp_path: Path) -> None:

@@ -77,12 +77,17 @@ def _state(store: Path) -> dict[str, dict[str, int]]:
             for k, v in files.items()}  # fmt: skip
 
 
-def _blocks(path: Path, offset: int, line: int) -> Iterator[tuple[list[bytes], int, int]]:
-    """(lines, first line number, offset after) blocks of whole lines from OFFSET."""
+def _blocks(
+    path: Path, offset: int, line: int, until: int
+) -> Iterator[tuple[list[bytes], int, int]]:
+    """(lines, first line number, offset after) blocks of whole lines from OFFSET up to UNTIL,
+    the file's size when the run started. A service appends while a run reads: chasing the end
+    of the file gave a block per few lines written, each checked against every stored id, and a
+    run under steady load that never finished. What comes after UNTIL is the next run's."""
     with path.open("rb") as handle:
         handle.seek(offset)
-        while True:
-            data = handle.read(BLOCK_BYTES)
+        while offset < until:
+            data = handle.read(min(BLOCK_BYTES, until - offset))
             if not data:
                 return
             end = data.rfind(b"\n")
@@ -213,7 +218,7 @@ def compact(
         offset, line = (seen["offset"], seen["line"]) if seen and seen["inode"] == inode else (0, 0)
         if offset > path.stat().st_size:
             offset, line = 0, 0  # the file was truncated or replaced: read it again
-        for lines, first, after in _blocks(path, offset, line):
+        for lines, first, after in _blocks(path, offset, line, path.stat().st_size):
             frame, bad = _parse(lines, path.name, first)
             result.lines_read += len(lines)
             good, rejected = (

@@ -1,15 +1,11 @@
 """Keep the collector off the worker's long-lived heap, and hand freed heap back to the
 operating system after a large request.
 
-A worker holds some 330,000 objects once BentoML, pandas, LightGBM and the model are loaded. Each
-full collection walked them all: 87 ms, about 15 times in 10 s of load, and with 32 requests in
-flight each pause reached the p99 (118 ms at concurrency 32 for /healthz and /predict_one alike).
-Frozen after start-up they are skipped: 14 ms a full collection and a p99 of about 40 ms
-(`gc.freeze`, as CPython's documentation suggests for long-lived processes).
-
-A 100,000-row /predict_columns request parses into some 1.4 million Python objects. Once they are
-freed, glibc keeps the pages in its arenas, so the worker's RSS stayed near 1.1 GB after a single
-bulk request (`nox -s bench_serve`: 343 MB before it). `malloc_trim(0)` returns them.
+A worker holds some 200,000 objects once BentoML, pandas, LightGBM and the model are loaded, and
+every full collection walked them all (87 ms each under load, together with the request timers
+BentoML left alive, see requesttimeout.py); with 32 requests in flight each pause reached the p99.
+Frozen after start-up they are skipped (`gc.freeze`, as CPython's documentation suggests for
+long-lived processes).
 """
 
 from __future__ import annotations
