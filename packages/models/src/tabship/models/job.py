@@ -21,6 +21,7 @@ import lightgbm as lgb
 import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.exceptions import MlflowException
 
 from tabship.data import Project, project_at
 from tabship.features import FeatureSpec, FittedPipeline, fit
@@ -145,7 +146,13 @@ def _log_run(
     dataset = MetaDataset(  # type: ignore[abstract]  # MLflow's stub marks `profile` abstract
         source, name=f"{config.dataset}@{data.manifest.version}", digest=data.manifest.version
     )
-    mlflow.log_input(dataset, context="training")
+    try:
+        mlflow.log_input(dataset, context="training")
+    except MlflowException:
+        # MLflow's sqlite store gets-or-creates the dataset row without a lock: two runs at once
+        # on the same version raced to insert it and one failed (UNIQUE constraint). The row
+        # exists now, so a second try links to it.
+        mlflow.log_input(dataset, context="training")
     mlflow.log_artifact(str(pipeline), str(Path(PIPELINE_ARTIFACT).parent))
 
 
