@@ -214,11 +214,12 @@ def compact(
     quarantine: list[dict[str, Any]] = []
     for path in sorted(log.glob("data.*.log*")) if log.is_dir() else []:
         seen = state.get(path.name)
-        inode = path.stat().st_ino
+        status = path.stat()  # once: the size read up to is the size checked against
+        inode = status.st_ino
         offset, line = (seen["offset"], seen["line"]) if seen and seen["inode"] == inode else (0, 0)
-        if offset > path.stat().st_size:
+        if offset > status.st_size:
             offset, line = 0, 0  # the file was truncated or replaced: read it again
-        for lines, first, after in _blocks(path, offset, line, path.stat().st_size):
+        for lines, first, after in _blocks(path, offset, line, status.st_size):
             frame, bad = _parse(lines, path.name, first)
             result.lines_read += len(lines)
             good, rejected = (
