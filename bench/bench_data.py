@@ -68,8 +68,8 @@ def synthetic_adult(rows: int, seed: int = 7) -> Any:
     import numpy as np
     import polars as pl
 
-    from tabship.data.config import load_config
-    from tabship.data.schema import load_schema
+    from tabship.data.config.dataset import load_config
+    from tabship.data.config.schema import load_schema
 
     schema = load_schema(load_config(CONFIG, "adult"))
     rng = np.random.default_rng(seed)
@@ -107,9 +107,9 @@ def child_validate(rows: int, repeats: int) -> dict[str, Any]:
     """
     import polars as pl
 
-    from tabship.data.coerce import CoercionCounts, coerce
-    from tabship.data.config import load_config
-    from tabship.data.schema import load_schema, validate
+    from tabship.data.config.dataset import load_config
+    from tabship.data.config.schema import load_schema, validate
+    from tabship.data.ingestion.coerce import CoercionCounts, coerce
 
     config = load_config(CONFIG, "adult")
     schema = load_schema(config)
@@ -170,8 +170,7 @@ def child_make_csv(rows: int, path: Path) -> dict[str, Any]:
 
 def child_ingest(path: Path, store: Path) -> dict[str, Any]:
     """Time a full ingest of PATH (plus Adult's holdout file) into STORE."""
-    from tabship.data import ingest
-    from tabship.data.errors import RunRejectedError
+    from tabship.data import RunRejectedError, ingest
 
     start = time.perf_counter()
     try:

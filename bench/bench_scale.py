@@ -45,7 +45,7 @@ def _child(engine: str, source: Path, store: Path, workers: int) -> dict[str, An
     import tabship.data as td
     from tabship.models import fit_model, load_run_config, load_version
     from tabship.models.config import with_overrides
-    from tabship.models.job import training_columns
+    from tabship.models.training.fit import training_columns
 
     project = replace(td.project_at(REPO), store=store)  # the benchmark's own store
     run = with_overrides(load_run_config(project, "synth"), engine, None, source)
@@ -68,8 +68,8 @@ def _child(engine: str, source: Path, store: Path, workers: int) -> dict[str, An
 
 
 def _dask_child(project: Any, run: Any, workers: int, say: Any) -> dict[str, Any]:
-    from tabship.models.cluster import dask_client
-    from tabship.models.dasktrain import train_on_dask
+    from tabship.models.dask.cluster import dask_client
+    from tabship.models.dask.train import train_on_dask
 
     # The engine's own LocalCluster, kept open here so that its workers can be asked their peaks.
     settings = replace(run.train.dask, workers=workers)

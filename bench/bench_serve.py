@@ -61,7 +61,7 @@ def post_json(client: httpx.Client, path: str, document: Any) -> tuple[Any, floa
 def holdout_rows(project: Project, n: int, fields: list[str]) -> list[dict[str, Any]]:
     """N holdout rows of the project's latest dataset version (drawn with replacement)."""
     from tabship.models import load_run_config, load_version
-    from tabship.serving.simulate import records
+    from tabship.serving.simulate.covariate import records
 
     frame = load_version(project, load_run_config(project).data).holdout[fields]
     frame = frame.sample(n=n, replace=len(frame) < n, random_state=0).reset_index(drop=True)
@@ -246,10 +246,10 @@ def main() -> int:
 
     import bentoml
 
-    from tabship.serving.artifact import load_artifact
     from tabship.serving.cli import serve_env
-    from tabship.serving.modelstore import store_champion
-    from tabship.serving.scorer import Scorer
+    from tabship.serving.runtime.artifact import load_artifact
+    from tabship.serving.runtime.modelstore import store_champion
+    from tabship.serving.runtime.scorer import Scorer
 
     stored = store_champion(project)
     scorer = Scorer(load_artifact(Path(bentoml.models.get(stored.tag).path)))
@@ -295,7 +295,7 @@ def shadow_wanted(args: argparse.Namespace) -> bool:
 
 def shadow_only(project: Project, args: argparse.Namespace) -> int:
     """`--shadow-only`: the shadow comparison and the load average around it."""
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.runtime.modelstore import store_champion
 
     if not shadow_wanted(args):
         print("bench_serve: --shadow-only with --shadow-seconds or --shadow-rounds at 0: "
@@ -320,7 +320,7 @@ def shadow_only(project: Project, args: argparse.Namespace) -> int:
 def _fields(tag: str) -> list[Any]:
     import bentoml
 
-    from tabship.serving.artifact import read_fields
+    from tabship.serving.runtime.artifact import read_fields
 
     return read_fields(Path(bentoml.models.get(tag).path))
 

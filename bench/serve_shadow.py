@@ -19,7 +19,7 @@ from tabship.data import Project
 def shadow_tag(project: Project) -> tuple[str, str]:
     """The model to shadow with, and which alias it is (see the module's docstring)."""
     from tabship.models import CHALLENGER, CHAMPION, PREVIOUS
-    from tabship.serving.modelstore import store_alias
+    from tabship.serving.runtime.modelstore import store_alias
 
     for alias in (CHALLENGER, PREVIOUS, CHAMPION):
         stored = store_alias(project, None, alias)

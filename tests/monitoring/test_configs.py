@@ -12,7 +12,7 @@ import yaml
 from tabship_dev import alertmanager_config
 from tabship_dev.workspace import ToolError
 
-from tabship.serving.boundedmetrics import INFRASTRUCTURE, OTHER
+from tabship.serving.web.boundedmetrics import INFRASTRUCTURE, OTHER
 
 WEBHOOK = "http://127.0.0.1:9/retrain"
 

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 from tabship_dev import dashboards
 from tabship_dev.processes import wait_until
 
-from tabship.models import monitor_metrics as mm
+from tabship.models.monitoring import gauges as mm
 
 # Sample values for Grafana's variables, so that promtool can parse the expressions.
 VARIABLES = {

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from tabship_dev import processes
 
-from tabship.models.dispatch import make_dispatcher
-from tabship.models.receiver import Receiver, make_server
-from tabship.models.receiver_auth import SIGNATURE_HEADER, sign
-from tabship.models.receiver_config import ReceiverConfig, receiver_config_from_dict
+from tabship.models.receiver.auth import SIGNATURE_HEADER, sign
+from tabship.models.receiver.config import ReceiverConfig, receiver_config_from_dict
+from tabship.models.receiver.dispatch import make_dispatcher
+from tabship.models.receiver.server import Receiver, make_server
 
 from .alerts import DRIFT, JOB, TOKEN, fire, post
 

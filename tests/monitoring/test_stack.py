@@ -17,7 +17,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
 from tabship_dev.processes import wait_until
 
-from tabship.models import monitor_metrics as mm
+from tabship.models.monitoring import gauges as mm
 
 MODEL = "tabship-adult"
 BIN = Path(sys.executable).parent

@@ -20,7 +20,9 @@ def test_graph_is_read_from_the_packages_own_pyproject_files() -> None:
 
 
 def test_a_change_in_data_selects_its_dependents() -> None:
-    paths = select_test_paths(["packages/data/src/tabship/data/schema.py"], internal_dependencies())
+    paths = select_test_paths(
+        ["packages/data/src/tabship/data/config/schema.py"], internal_dependencies()
+    )
     assert paths == [
         "packages/data/tests",
         "packages/models/tests",

@@ -82,8 +82,8 @@ def test_each_pipeline_runs_on_its_own_events(repo_root: Path) -> None:
 
 
 def test_the_jenkins_parameters_are_what_the_receiver_sends(ci_check: ModuleType) -> None:
-    from tabship.models.alertgroup import RetrainRequest
-    from tabship.models.dispatch import ci_variables
+    from tabship.models.receiver.alertgroup import RetrainRequest
+    from tabship.models.receiver.dispatch import ci_variables
 
     request = RetrainRequest("adult", "tabship-adult", "drift", ("TabshipFeatureDrift",), "{}")
     assert tuple(ci_variables(request)) == ci_check.RECEIVER_PARAMETERS

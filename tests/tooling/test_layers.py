@@ -39,11 +39,11 @@ def test_an_import_of_another_package_s_private_module_fails_the_lint_session(
 ) -> None:
     planted = repo_copy / "packages/models/src/tabship/models/planted.py"
     planted.write_text(
-        '"""A private import."""\n\nfrom tabship.data.store import read_latest\n\n'
+        '"""A private import."""\n\nfrom tabship.data.versions.store import read_latest\n\n'
         "LATEST = read_latest\n"
     )
     broken = run_lint(repo_copy)
     output = broken.stdout + broken.stderr
     assert broken.returncode != 0
     assert "tabship.data is used through its API only BROKEN" in output
-    assert "tabship.models.planted -> tabship.data.store" in output
+    assert "tabship.models.planted -> tabship.data.versions.store" in output

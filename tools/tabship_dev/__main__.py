@@ -7,6 +7,7 @@
     alertmanager-config --out FILE  configs/monitoring/alertmanager.yml with the webhook URL filled in
     dashboards [--check]            write (or check) configs/monitoring/dashboards/*.json
     promotion [--outcome F] [--gitlab-child F]  after a retrain: tell CI whether it promoted
+    cycles                          import circles in packages/ (exit 1 when there is one)
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -21,7 +22,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tabship_dev import alertmanager_config, artifacts, dashboards, promotion, release, versions
+from tabship_dev import (
+    alertmanager_config,
+    artifacts,
+    cycles,
+    dashboards,
+    promotion,
+    release,
+    versions,
+)
 from tabship_dev.workspace import PACKAGES, ToolError, git
 
 
@@ -107,6 +116,16 @@ def cmd_promotion(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cycles(args: argparse.Namespace) -> int:
+    """Every import circle in packages/, one line each; exit 1 when there is one."""
+    edges = cycles.import_graph()
+    found = cycles.report(edges)
+    for line in found:
+        print(f"import circle: {line}", file=sys.stderr)
+    print(f"cycles: {len(edges)} modules, {len(found)} import circle(s)")
+    return 1 if found else 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     top = argparse.ArgumentParser(
@@ -148,6 +167,8 @@ def parser() -> argparse.ArgumentParser:
                           help="the retrain's outcome (default: dist/retrain/outcome.json)")  # fmt: skip
     promoted.add_argument("--gitlab-child", type=Path, help="write GitLab's child pipeline here")
     promoted.set_defaults(run=cmd_promotion)
+    circled = commands.add_parser("cycles", help="import circles in packages/ (needs grimp)")
+    circled.set_defaults(run=cmd_cycles)
     return top
 
 

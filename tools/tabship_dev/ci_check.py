@@ -51,7 +51,7 @@ STAGES = [
 RETRAIN_STAGES = ["monitor", "retrain", "promotion", "build", "image", "deploy"]
 # The pipeline sources GitLab's retrain pipeline runs for, and only it.
 RETRAIN_SOURCES = {"schedule", "trigger", "api"}
-# The build parameters the retraining receiver sends Jenkins (tabship.models.dispatch.ci_variables).
+# The build parameters the retraining receiver sends Jenkins (tabship.models.receiver.dispatch.ci_variables).
 RECEIVER_PARAMETERS = ("TABSHIP_TRIGGER", "TABSHIP_DATASET", "TABSHIP_MODEL_NAME", "TABSHIP_ALERTS")
 GITHUB = {"CI": ".github/workflows/ci.yml", "retrain": ".github/workflows/retrain.yml"}
 # GitLab: one pipeline config (the root file includes both); the retrain's release is a child.

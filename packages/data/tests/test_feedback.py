@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 import tabship.data as td
-from tabship.data.splits import holdout_mask, row_hashes
+from tabship.data.versions.splits import holdout_mask, row_hashes
 
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, MakeLoans

@@ -15,8 +15,9 @@ import polars as pl
 import pytest
 
 import tabship.data as td
-from tabship.data import bytecode, store
-from tabship.data.prefetch import prefetched
+from tabship.data import bytecode
+from tabship.data.ingestion.prefetch import prefetched
+from tabship.data.versions import store
 
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, Loans

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tabship.data as td
-from tabship.data.splits import holdout_mask, row_hashes
+from tabship.data.versions.splits import holdout_mask, row_hashes
 
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Loans

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import tabship.data as td
-from tabship.data import datawriter, store
+from tabship.data.ingestion import writer as datawriter
+from tabship.data.versions import store
 
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, Loans

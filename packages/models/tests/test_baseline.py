@@ -10,9 +10,9 @@ import yaml
 
 from tabship.data import ConfigError, project_at
 from tabship.models import fit_model, gate_config_from_dict, load_run_config, load_training_data
-from tabship.models.baseline import fit_baseline
 from tabship.models.cli import EXIT_GATE, main
-from tabship.models.gate import evaluate_gate
+from tabship.models.promotion.gate import evaluate_gate
+from tabship.models.training.baseline import fit_baseline
 
 
 def test_the_gate_config_reads_a_baseline_and_refuses_a_bad_one() -> None:

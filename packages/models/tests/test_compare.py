@@ -8,7 +8,7 @@ import numpy.typing as npt
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from tabship.models.compare import PromotionRule, compare_auc, midranks
+from tabship.models.promotion.delong import PromotionRule, compare_auc, midranks
 
 Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 

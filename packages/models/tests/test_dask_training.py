@@ -18,8 +18,8 @@ import tabship.data as td
 from tabship.models import Registry, fit_model, load_run_config, load_version
 from tabship.models.cli import main
 from tabship.models.config import RunConfig, with_overrides
-from tabship.models.dasktrain import train_on_dask
-from tabship.models.job import training_columns
+from tabship.models.dask.train import train_on_dask
+from tabship.models.training.fit import training_columns
 
 ROWS, PARTITIONS = 20_000, 4
 

@@ -22,7 +22,7 @@ from tabship.models import (
     load_run_config,
     load_training_data,
 )
-from tabship.models.monitor_metrics import SCORE_FEATURE
+from tabship.models.monitoring.gauges import SCORE_FEATURE
 
 WINDOW = 1000
 TRIALS = 200

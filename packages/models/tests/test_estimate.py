@@ -19,7 +19,7 @@ from tabship.models import (
     detect_drift,
     estimate_performance,
 )
-from tabship.models.monitor_metrics import SCORE_FEATURE
+from tabship.models.monitoring.gauges import SCORE_FEATURE
 
 THRESHOLD = 0.5  # configs/datasets/adult/train.yaml
 Model = tuple[Trained, TrainingData]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import polars as pl
 
-from tabship.models.labelfiles import read_labels
-from tabship.models.logstore import QUARANTINE, STATE, compact, read_window
+from tabship.models.monitoring.labels import read_labels
+from tabship.models.monitoring.logstore import QUARANTINE, STATE, compact, read_window
 
 FEATURES = {"age": pl.Int64(), "workclass": pl.String()}
 

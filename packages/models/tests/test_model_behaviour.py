@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tabship.models.dataset import TrainingData
-from tabship.models.job import Trained
-from tabship.models.training import predict
+from tabship.models.training.data import TrainingData
+from tabship.models.training.fit import Trained, predict
 
 MODEL = tuple[Trained, TrainingData]
 

@@ -129,7 +129,7 @@ def test_the_champion_s_logged_holdout_metrics_equal_a_rescore(small_project: Pa
     """The gate reuses the champion's logged holdout metrics on the same dataset version; they
     must be exactly what loading and re-scoring the champion gives."""
     from tabship.models import binary_metrics, predict
-    from tabship.models.promotion import score_champion
+    from tabship.models.promotion.judge import score_champion
 
     train(small_project)
     project = project_at(small_project)

@@ -12,8 +12,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from tabship.models import VersionInfo
-from tabship.models.monitorshadow import shadow_folder, shadow_report
-from tabship.models.monitorsummary import shadow_line
+from tabship.models.monitoring.shadow import shadow_folder, shadow_report
+from tabship.models.monitoring.summary import shadow_line
 
 ROWS = 300
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from tabship.models.notify import NotifyError, notify_reload, reload_url
+from tabship.models.registry.notify import NotifyError, notify_reload, reload_url
 
 
 class _Service(BaseHTTPRequestHandler):

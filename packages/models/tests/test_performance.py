@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from tabship.models import live_performance
-from tabship.models.performance import calibration_error
+from tabship.models.monitoring.performance import calibration_error
 
 
 def logged(rows: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

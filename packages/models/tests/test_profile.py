@@ -12,7 +12,7 @@ import pytest
 
 from tabship.features import FeatureSpec
 from tabship.models import Profile, build_profile, fit_calibration, profile_from_dict
-from tabship.models.profile import profile_numeric
+from tabship.models.monitoring.profile import profile_numeric
 
 SPEC = FeatureSpec(numeric=("age", "income"), categorical=("colour",))
 

@@ -11,19 +11,19 @@ from typing import Any
 import pytest
 
 from tabship.data import ConfigError
-from tabship.models.alertgroup import (
+from tabship.models.receiver.alertgroup import (
     PayloadError,
     UnknownAlertError,
     parse_group,
     retrain_requests,
 )
-from tabship.models.dedup import RecentKeys
-from tabship.models.receiver_auth import authorized, sign
-from tabship.models.receiver_config import (
+from tabship.models.receiver.auth import authorized, sign
+from tabship.models.receiver.config import (
     DEFAULT_TRIGGERS,
     load_receiver_config,
     receiver_config_from_dict,
 )
+from tabship.models.receiver.dedup import RecentKeys
 
 REPO = Path(__file__).resolve().parents[3]
 ENV = {"TOKEN": "t0ken", "CI": "ci-token"}

@@ -70,7 +70,7 @@ def project(
     root = make_small_project(base / "project")
 
     from tabship.models import train
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.runtime.modelstore import store_champion
 
     train(root)
     stored = store_champion(project_at(root))
@@ -235,7 +235,7 @@ def swap_project(
     (PROJECT sets it up); each server gets a BentoML home of its own (see own_home), where its
     reloads store what they load."""
     from tabship.models import train
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.runtime.modelstore import store_champion
 
     base = tmp_path_factory.mktemp("swap")
     root = make_small_project(base / "project")
@@ -248,7 +248,7 @@ def swap_project(
 def stored_fields(project: Project) -> list[FieldSpec]:
     import bentoml
 
-    from tabship.serving.artifact import read_fields
+    from tabship.serving.runtime.artifact import read_fields
 
     return read_fields(Path(bentoml.models.get(project.tag).path))  # the session's store
 
@@ -256,7 +256,7 @@ def stored_fields(project: Project) -> list[FieldSpec]:
 @pytest.fixture(scope="module")
 def rows(swap_project: Project) -> list[dict[str, Any]]:
     """400 holdout rows of the swap project, as request records (test_shadow.py has its own)."""
-    from tabship.serving.simulate import records
+    from tabship.serving.simulate.covariate import records
 
     return records(swap_project.holdout().head(400), [f.name for f in stored_fields(swap_project)])
 
@@ -277,7 +277,7 @@ def server_b(swap_project: Project) -> Iterator[Shadowed]:
     first when the module's project has only its first version: test_hotswap_shadow.py)."""
     from tabship.models import CHALLENGER
     from tabship.serving.cli import shadow_env
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.runtime.modelstore import store_champion
 
     registry = swap_registry(swap_project)
     if registry.alias("previous") is None:

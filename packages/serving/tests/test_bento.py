@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tabship.serving.bento import make_artifacts
-from tabship.serving.modelstore import BuildError
+from tabship.serving.runtime.modelstore import BuildError
 
 REPO = Path(__file__).resolve().parents[3]
 

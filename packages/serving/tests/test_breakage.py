@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabship.serving.breakage import Break, break_column
+from tabship.serving.simulate.breakage import Break, break_column
 
 from .frames import adult_like
 

@@ -20,9 +20,9 @@ import httpx
 import pytest
 
 from tabship.data import IntegrityError, project_at
-from tabship.serving.artifact import MODEL_FILE, load_artifact
 from tabship.serving.cli import main
-from tabship.serving.modelstore import store_champion
+from tabship.serving.runtime.artifact import MODEL_FILE, load_artifact
+from tabship.serving.runtime.modelstore import store_champion
 
 from .conftest import Project, own_home, start_server, stop_server
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from tabship.models import CHAMPION
-from tabship.serving.predictlog import read_log
+from tabship.serving.runtime.predictlog import read_log
 
 from .conftest import (
     Project,

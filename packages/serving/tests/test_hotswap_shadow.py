@@ -23,9 +23,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from tabship.models import CHALLENGER
-from tabship.serving.predictlog import read_log
-from tabship.serving.served import load_scorer
-from tabship.serving.simulate import records
+from tabship.serving.runtime.predictlog import read_log
+from tabship.serving.runtime.served import load_scorer
+from tabship.serving.simulate.covariate import records
 
 from .conftest import Shadowed, served_version, stored_fields, swap_registry, wait_for
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabship.serving.labelshift import (
+from tabship.serving.simulate.labelshift import (
     Flip,
     flip_labels,
     label_pair,

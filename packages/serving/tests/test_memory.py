@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tabship.serving.memory import freeze_heap, refreeze_heap, release_memory
+from tabship.serving.runtime.memory import freeze_heap, refreeze_heap, release_memory
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tabship.serving.middleware import GuardMiddleware
+from tabship.serving.web.middleware import GuardMiddleware
 
 
 async def stub(scope: Any, receive: Any, send: Any) -> None:

@@ -14,15 +14,15 @@ import httpx
 import pytest
 
 from tabship.data import ConfigError, FieldSpec
-from tabship.serving.adminroute import reload_route
-from tabship.serving.artifact import read_fields
-from tabship.serving.asgiroutes import routes_app
 from tabship.serving.cli import serve_env, shadow_env
-from tabship.serving.middleware import GuardMiddleware
-from tabship.serving.modelstore import stored_folder
-from tabship.serving.reload import MARKER, RUN_DIR_ENV, Reloader, ReloadError, run_folder
-from tabship.serving.served import SchemaChangedError, Served, field_changes, load_scorer
+from tabship.serving.runtime.artifact import read_fields
+from tabship.serving.runtime.modelstore import stored_folder
+from tabship.serving.runtime.reload import MARKER, RUN_DIR_ENV, Reloader, ReloadError, run_folder
+from tabship.serving.runtime.served import SchemaChangedError, Served, field_changes, load_scorer
 from tabship.serving.settings import load_settings
+from tabship.serving.web.admin import reload_route
+from tabship.serving.web.middleware import GuardMiddleware
+from tabship.serving.web.routes import routes_app
 
 from .conftest import Project
 

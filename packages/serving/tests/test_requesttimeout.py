@@ -7,7 +7,7 @@ import asyncio
 import gc
 from typing import Any
 
-from tabship.serving.requesttimeout import cancel_request_timers
+from tabship.serving.web.timeout import cancel_request_timers
 
 
 async def _fast(scope: Any, receive: Any, send: Any) -> None:

@@ -17,7 +17,7 @@ from tabship.data import (
     request_fields,
 )
 from tabship.serving.errors import from_pydantic, normalise
-from tabship.serving.schema import example_record, records_adapter
+from tabship.serving.web.schema import example_record, records_adapter
 
 from .conftest import REPO
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tabship.serving.artifact import load_artifact
-from tabship.serving.predictlog import read_log
+from tabship.serving.runtime.artifact import load_artifact
+from tabship.serving.runtime.predictlog import read_log
 
 from .conftest import Project, Server
 

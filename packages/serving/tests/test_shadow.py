@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tabship.serving import shadow
-from tabship.serving.artifact import read_fields
-from tabship.serving.modelstore import stored_folder
-from tabship.serving.scorer import Scorer
-from tabship.serving.served import load_scorer
-from tabship.serving.shadow import ShadowLog, ShadowQueue
-from tabship.serving.simulate import records
+from tabship.serving.runtime import shadow
+from tabship.serving.runtime.artifact import read_fields
+from tabship.serving.runtime.modelstore import stored_folder
+from tabship.serving.runtime.scorer import Scorer
+from tabship.serving.runtime.served import load_scorer
+from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
+from tabship.serving.simulate.covariate import records
 
 from .conftest import Project
 

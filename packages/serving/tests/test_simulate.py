@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tabship.serving.breakage import Break
-from tabship.serving.labelshift import Flip, is_positive
-from tabship.serving.simulate import Move, Shift, move_share, offset, resample_by
-from tabship.serving.traffic import Plan, produce
+from tabship.serving.simulate.breakage import Break
+from tabship.serving.simulate.covariate import Move, Shift, move_share, offset, resample_by
+from tabship.serving.simulate.labelshift import Flip, is_positive
+from tabship.serving.simulate.traffic import Plan, produce
 
 from .frames import adult_like
 

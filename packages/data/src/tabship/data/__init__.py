@@ -24,25 +24,25 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabship.data.config import DatasetConfig, load_config
-    from tabship.data.contract import FieldSpec, fields_from_json, fields_to_json, request_fields
-    from tabship.data.errors import ConfigError, DataError, IntegrityError, RunRejectedError
+    from tabship.data.config.contract import (
+        FieldSpec,
+        fields_from_json,
+        fields_to_json,
+        request_fields,
+    )
+    from tabship.data.config.dataset import DatasetConfig, load_config
+    from tabship.data.config.schema import DatasetSchema, load_schema
+    from tabship.data.config.sources import source_files, with_source
+    from tabship.data.errors import ConfigError, DataError, IntegrityError
     from tabship.data.files import (
         atomic_write_json,
         atomic_write_text,
         file_sha256,
         verify_files,
     )
-    from tabship.data.ingestion import ingest
-    from tabship.data.load import (
-        DatasetVersion,
-        concat_parts,
-        list_versions,
-        load_dataset,
-        open_version,
-    )
-    from tabship.data.outcome import IngestResult
-    from tabship.data.partitioned import ingest_partitioned
+    from tabship.data.ingestion.outcome import IngestResult, RunRejectedError
+    from tabship.data.ingestion.partitioned import ingest_partitioned
+    from tabship.data.ingestion.pipeline import ingest
     from tabship.data.project import (
         DatasetFiles,
         Project,
@@ -50,11 +50,16 @@ if TYPE_CHECKING:
         find_project,
         project_at,
     )
-    from tabship.data.schema import DatasetSchema, load_schema
-    from tabship.data.sources import source_files, with_source
-    from tabship.data.splits import row_fraction
-    from tabship.data.store import Manifest
     from tabship.data.synth import write_synthetic
+    from tabship.data.versions.load import (
+        DatasetVersion,
+        concat_parts,
+        list_versions,
+        load_dataset,
+        open_version,
+    )
+    from tabship.data.versions.splits import row_fraction
+    from tabship.data.versions.store import Manifest
     from tabship.data.yamlfile import read_yaml_mapping
 
 __version__ = version("tabship-data")
@@ -65,38 +70,38 @@ __version__ = version("tabship-data")
 _EXPORTS = {
     "ConfigError": "errors",
     "DataError": "errors",
-    "DatasetConfig": "config",
+    "DatasetConfig": "config.dataset",
     "DatasetFiles": "project",
-    "DatasetSchema": "schema",
-    "DatasetVersion": "load",
-    "FieldSpec": "contract",
-    "IngestResult": "outcome",
+    "DatasetSchema": "config.schema",
+    "DatasetVersion": "versions.load",
+    "FieldSpec": "config.contract",
+    "IngestResult": "ingest.outcome",
     "IntegrityError": "errors",
-    "Manifest": "store",
+    "Manifest": "versions.store",
     "Project": "project",
-    "RunRejectedError": "errors",
+    "RunRejectedError": "ingest.outcome",
     "atomic_write_json": "files",
     "atomic_write_text": "files",
-    "concat_parts": "load",
+    "concat_parts": "versions.load",
     "default_store": "project",
-    "fields_from_json": "contract",
-    "fields_to_json": "contract",
+    "fields_from_json": "config.contract",
+    "fields_to_json": "config.contract",
     "file_sha256": "files",
     "find_project": "project",
-    "ingest": "ingestion",
-    "ingest_partitioned": "partitioned",
-    "list_versions": "load",
-    "load_config": "config",
-    "load_dataset": "load",
-    "load_schema": "schema",
-    "open_version": "load",
+    "ingest": "ingest.pipeline",
+    "ingest_partitioned": "ingest.partitioned",
+    "list_versions": "versions.load",
+    "load_config": "config.dataset",
+    "load_dataset": "versions.load",
+    "load_schema": "config.schema",
+    "open_version": "versions.load",
     "project_at": "project",
     "read_yaml_mapping": "yamlfile",
-    "request_fields": "contract",
-    "row_fraction": "splits",
-    "source_files": "sources",
+    "request_fields": "config.contract",
+    "row_fraction": "versions.splits",
+    "source_files": "config.sources",
     "verify_files": "files",
-    "with_source": "sources",
+    "with_source": "config.sources",
     "write_synthetic": "synth",
 }
 __all__ = [

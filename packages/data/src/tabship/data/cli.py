@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from tabship.data import __version__
-from tabship.data import store as st
-from tabship.data.config import load_config
-from tabship.data.errors import ConfigError, DataError, RunRejectedError
-from tabship.data.ingestion import Progress, ingest
+from tabship.data.config.dataset import load_config
+from tabship.data.errors import ConfigError, DataError
+from tabship.data.ingestion.outcome import RunRejectedError
+from tabship.data.ingestion.pipeline import Progress, ingest
 from tabship.data.project import default_store, find_project
+from tabship.data.versions import store as st
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
@@ -184,7 +185,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from tabship.data.schema import load_schema
+    from tabship.data.config.schema import load_schema
     from tabship.data.synth import write_synthetic
 
     cfg = load_config(args.config, args.dataset)
@@ -203,7 +204,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     from tabship.data.project import project_at
-    from tabship.data.scaffold import init_dataset
+    from tabship.data.scaffold.configs import init_dataset
 
     try:
         project = find_project(args.project)

@@ -7,10 +7,6 @@ a person must be able to jump straight to the offending place.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from tabship.data.outcome import IngestResult
 
 
 class DataError(Exception):
@@ -38,26 +34,6 @@ class DataError(Exception):
         if self.line is not None:
             where += f":{self.line}"
         return where + ": "
-
-
-class RunRejectedError(DataError):
-    """The whole input was read, but the run may not be published.
-
-    Raised when the quarantined fraction exceeds the configured limit, or when malformed lines were
-    found under `malformed_lines: fail`. `result` says where the quarantine and report went, so
-    no row is lost even though no version was created.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        result: IngestResult,
-        *,
-        path: Path | str | None = None,
-        line: int | None = None,
-    ) -> None:
-        super().__init__(message, path=path, line=line)
-        self.result = result
 
 
 class ConfigError(Exception):

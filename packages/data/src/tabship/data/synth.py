@@ -18,9 +18,9 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from tabship.data.config import DatasetConfig
+from tabship.data.config.dataset import DatasetConfig
+from tabship.data.config.schema import DatasetSchema
 from tabship.data.errors import ConfigError
-from tabship.data.schema import DatasetSchema
 
 _NULL_SHARE = 0.02  # of a nullable column's values
 _POSITIVE_RATE = 0.24  # about Adult's

@@ -19,7 +19,6 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tabship.models.cache import cache_key
     from tabship.models.config import (
         HIGHER_IS_BETTER,
         METRICS,
@@ -33,14 +32,11 @@ if TYPE_CHECKING:
         load_train_config,
         train_config_from_dict,
     )
-    from tabship.models.contract import Contract, fetch_served_files
-    from tabship.models.dataset import TrainingData, load_training_data, load_version
-    from tabship.models.drift import DriftReport, DriftRule, FeatureDrift, detect_drift
-    from tabship.models.estimate import PerformanceEstimate, estimate_performance
-    from tabship.models.job import Trained, fit_model, train, train_run
-    from tabship.models.metrics import binary_metrics
-    from tabship.models.performance import LivePerformance, live_performance
-    from tabship.models.profile import (
+    from tabship.models.jobs.train import train, train_run
+    from tabship.models.monitoring.drift import DriftReport, DriftRule, FeatureDrift, detect_drift
+    from tabship.models.monitoring.estimate import PerformanceEstimate, estimate_performance
+    from tabship.models.monitoring.performance import LivePerformance, live_performance
+    from tabship.models.monitoring.profile import (
         Calibration,
         CategoricalProfile,
         NumericProfile,
@@ -50,7 +46,8 @@ if TYPE_CHECKING:
         profile_from_dict,
     )
     from tabship.models.provenance import git_commit
-    from tabship.models.registry import (
+    from tabship.models.registry.contract import Contract, fetch_served_files
+    from tabship.models.registry.registry import (
         CANDIDATE,
         CHALLENGER,
         CHAMPION,
@@ -60,58 +57,61 @@ if TYPE_CHECKING:
         VersionInfo,
     )
     from tabship.models.result import TrainResult
-    from tabship.models.training import predict
+    from tabship.models.training.cache import cache_key
+    from tabship.models.training.data import TrainingData, load_training_data, load_version
+    from tabship.models.training.fit import Trained, fit_model, predict
+    from tabship.models.training.metrics import binary_metrics
 
 __version__ = version("tabship-models")
 
 _EXPORTS = {
-    "CANDIDATE": "registry",
-    "CHALLENGER": "registry",
-    "CHAMPION": "registry",
-    "Calibration": "profile",
-    "CategoricalProfile": "profile",
-    "Contract": "contract",
-    "DriftReport": "drift",
-    "DriftRule": "drift",
-    "FeatureDrift": "drift",
+    "CANDIDATE": "registry.registry",
+    "CHALLENGER": "registry.registry",
+    "CHAMPION": "registry.registry",
+    "Calibration": "monitoring.profile",
+    "CategoricalProfile": "monitoring.profile",
+    "Contract": "registry.contract",
+    "DriftReport": "monitoring.drift",
+    "DriftRule": "monitoring.drift",
+    "FeatureDrift": "monitoring.drift",
     "GateConfig": "config",
     "Group": "config",
     "HIGHER_IS_BETTER": "config",
-    "LivePerformance": "performance",
+    "LivePerformance": "monitoring.performance",
     "METRICS": "config",
-    "NumericProfile": "profile",
-    "PREVIOUS": "registry",
-    "PerformanceEstimate": "estimate",
-    "Profile": "profile",
-    "Registry": "registry",
-    "RegistryError": "registry",
+    "NumericProfile": "monitoring.profile",
+    "PREVIOUS": "registry.registry",
+    "PerformanceEstimate": "monitoring.estimate",
+    "Profile": "monitoring.profile",
+    "Registry": "registry.registry",
+    "RegistryError": "registry.registry",
     "RunConfig": "config",
     "TrainConfig": "config",
     "TrainResult": "result",
-    "Trained": "job",
-    "TrainingData": "dataset",
-    "VersionInfo": "registry",
-    "binary_metrics": "metrics",
-    "build_profile": "profile",
-    "cache_key": "cache",
-    "detect_drift": "drift",
-    "estimate_performance": "estimate",
-    "fetch_served_files": "contract",
-    "fit_calibration": "profile",
-    "fit_model": "job",
+    "Trained": "training.fit",
+    "TrainingData": "training.data",
+    "VersionInfo": "registry.registry",
+    "binary_metrics": "training.metrics",
+    "build_profile": "monitoring.profile",
+    "cache_key": "training.cache",
+    "detect_drift": "monitoring.drift",
+    "estimate_performance": "monitoring.estimate",
+    "fetch_served_files": "registry.contract",
+    "fit_calibration": "monitoring.profile",
+    "fit_model": "training.fit",
     "gate_config_from_dict": "config",
     "git_commit": "provenance",
-    "live_performance": "performance",
+    "live_performance": "monitoring.performance",
     "load_gate_config": "config",
     "load_run_config": "config",
     "load_train_config": "config",
-    "load_training_data": "dataset",
-    "load_version": "dataset",
-    "predict": "training",
-    "profile_from_dict": "profile",
-    "train": "job",
+    "load_training_data": "training.data",
+    "load_version": "training.data",
+    "predict": "training.fit",
+    "profile_from_dict": "monitoring.profile",
+    "train": "jobs.train",
     "train_config_from_dict": "config",
-    "train_run": "job",
+    "train_run": "jobs.train",
 }
 __all__ = [
     "CANDIDATE",

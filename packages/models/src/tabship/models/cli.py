@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
 from tabship.models.config import METRICS, load_run_config, load_train_config, with_overrides
-from tabship.models.monitorsummary import monitor_summary
+from tabship.models.monitoring.summary import monitor_summary
 
 if TYPE_CHECKING:
     from tabship.data import Project
     from tabship.models.config import TrainConfig
-    from tabship.models.registry import Registry
+    from tabship.models.registry.registry import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
 # retrain: the champion stays (a challenger refused, or superseded by another run), or no run.
@@ -48,7 +48,7 @@ def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
 
 
 def _train(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models import cache  # light: no LightGBM, MLflow or pandas
+    from tabship.models.training import cache  # light: no LightGBM, MLflow or pandas
 
     started = time.perf_counter()
     run = with_overrides(load_run_config(project, args.dataset), args.engine, args.scheduler,
@@ -56,7 +56,7 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     key = cache.cache_key(project, run)
     hit = None if args.force else cache.read_record(project, key)
     if hit is None:
-        from tabship.models.job import train_run
+        from tabship.models.jobs.train import train_run
 
         # The heavy modules are loaded now and live for the whole run: keep the collector from
         # walking them again and again while the run allocates.
@@ -95,7 +95,7 @@ def _train(args: argparse.Namespace, project: Project) -> int:
 
 
 def _registry(args: argparse.Namespace, project: Project) -> tuple[TrainConfig, Registry]:
-    from tabship.models.registry import Registry
+    from tabship.models.registry.registry import Registry
 
     config = load_train_config(project.dataset(args.dataset))
     return config, Registry(project, config.model_name, config.experiment)
@@ -103,9 +103,9 @@ def _registry(args: argparse.Namespace, project: Project) -> tuple[TrainConfig, 
 
 def _evaluate(args: argparse.Namespace, project: Project) -> int:
     from tabship.data import load_config
-    from tabship.models.dataset import load_version
-    from tabship.models.metrics import binary_metrics
-    from tabship.models.training import predict
+    from tabship.models.training.data import load_version
+    from tabship.models.training.fit import predict
+    from tabship.models.training.metrics import binary_metrics
 
     config, registry = _registry(args, project)
     info = registry.version(args.version) if args.version else registry.alias(args.alias)
@@ -134,7 +134,7 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
 
 
 def _rollback(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
+    from tabship.models.registry.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
 
     if args.notify:
         reload_url(args.notify)  # a malformed URL stops here, before the registry moves
@@ -175,8 +175,8 @@ def _versions(args: argparse.Namespace, project: Project) -> int:
 
 
 def _monitor(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.monitorjob import MonitorError, MonitorSettings, run_monitor, write_report
-    from tabship.models.monitorpush import push_failure, push_report
+    from tabship.models.jobs.monitor import MonitorError, MonitorSettings, run_monitor, write_report
+    from tabship.models.monitoring.push import push_failure, push_report
 
     settings = MonitorSettings(
         window_rows=args.window,
@@ -211,10 +211,10 @@ def _monitor(args: argparse.Namespace, project: Project) -> int:
 
 
 def _retrain(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.feedback import FeedbackError
-    from tabship.models.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
-    from tabship.models.retrain import NoChampionError, RetrainError, RetrainRequest, retrain
-    from tabship.models.retrainsummary import retrain_summary
+    from tabship.models.feedback.rows import FeedbackError
+    from tabship.models.feedback.summary import retrain_summary
+    from tabship.models.jobs.retrain import NoChampionError, RetrainError, RetrainRequest, retrain
+    from tabship.models.registry.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
 
     if args.notify:
         reload_url(args.notify)  # a malformed URL stops here, before anything is trained
@@ -252,11 +252,11 @@ def _retrain(args: argparse.Namespace, project: Project) -> int:
 
 
 def _receive(args: argparse.Namespace, project: Project) -> int:
-    """Serve Alertmanager's webhook and start retrains (see tabship.models.receiver)."""
+    """Serve Alertmanager's webhook and start retrains (see tabship.models.receiver.server)."""
     from dataclasses import replace
 
-    from tabship.models.receiver import serve
-    from tabship.models.receiver_config import load_receiver_config
+    from tabship.models.receiver.config import load_receiver_config
+    from tabship.models.receiver.server import serve
 
     config = load_receiver_config(args.config or project.configs / "receiver.yaml", project.root)
     overrides = {"host": args.host, "port": args.port}

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from tabship.models import git_commit
-from tabship.serving.modelstore import BuildError, StoredModel
+from tabship.serving.runtime.modelstore import BuildError, StoredModel
 from tabship.serving.settings import MODEL_TAG_ENV
 
 BENTOFILE = Path("packages") / "serving" / "bentofile.yaml"

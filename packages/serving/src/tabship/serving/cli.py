@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tabship.serving import __version__
-from tabship.serving.simulatecli import add_simulate_options, cmd_simulate
+from tabship.serving.simulate.cli import add_simulate_options, cmd_simulate
 
 if TYPE_CHECKING:
     from tabship.data import Project
@@ -46,7 +46,7 @@ def _emit(args: argparse.Namespace, document: dict[str, Any], summary: str) -> N
 def cmd_build(args: argparse.Namespace) -> int:
     """Store the champion and build the bento."""
     from tabship.serving.bento import build_bento, workspace_root
-    from tabship.serving.modelstore import store_champion
+    from tabship.serving.runtime.modelstore import store_champion
 
     stored = store_champion(_project(args.project), args.dataset)
     document: dict[str, Any] = {
@@ -79,7 +79,7 @@ def serve_command(host: str, port: int) -> list[str]:
 def serve_env(project: Project | None, dataset: str | None = None) -> dict[str, str]:
     """The environment the service reads: the serving config of the project, and the project
     and dataset whose registry it follows (reload, watch, shadow), when there is one."""
-    from tabship.serving.reload import RUN_DIR_ENV
+    from tabship.serving.runtime.reload import RUN_DIR_ENV
     from tabship.serving.settings import DATASET_ENV, PROJECT_ENV, SETTINGS_ENV
 
     env = dict(os.environ)
@@ -97,7 +97,7 @@ def shadow_env(project: Project | None, dataset: str | None, env: dict[str, str]
     """The challenger's tag (stored first) when ENV's serving config turns shadow mode on and
     the registry has a challenger; nothing otherwise."""
     from tabship.models import CHALLENGER
-    from tabship.serving.modelstore import store_alias
+    from tabship.serving.runtime.modelstore import store_alias
     from tabship.serving.settings import CHALLENGER_TAG_ENV, SETTINGS_ENV, load_settings
 
     if project is None or not load_settings(env.get(SETTINGS_ENV)).shadow:
@@ -120,8 +120,8 @@ def _optional_project(value: str | None) -> Project | None:
 
 def _chosen_model(project: Project | None, explicit: str | None, dataset: str | None) -> str:
     """The tag to serve or score with, its files checked (IntegrityError names a bad one)."""
-    from tabship.serving.artifact import verify_artifact
-    from tabship.serving.modelstore import model_to_serve, stored_folder
+    from tabship.serving.runtime.artifact import verify_artifact
+    from tabship.serving.runtime.modelstore import model_to_serve, stored_folder
 
     tag = model_to_serve(project, explicit, dataset)
     verify_artifact(stored_folder(tag))
@@ -157,7 +157,7 @@ def _missing_tokens(project: Project | None, dataset: str | None) -> list[str]:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """Score a CSV over HTTP (or in-process with --local); write the scores as CSV or JSON."""
-    from tabship.serving.predict import predict_local, predict_remote
+    from tabship.serving.client.predict import predict_local, predict_remote
 
     project = _optional_project(args.project)
     na_values = args.na if args.na is not None else _missing_tokens(project, args.dataset)
@@ -239,7 +239,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
-    from tabship.serving.modelstore import NoChampionError
+    from tabship.serving.runtime.modelstore import NoChampionError
 
     args = parser().parse_args(argv)
     try:

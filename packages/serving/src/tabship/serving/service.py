@@ -22,34 +22,35 @@ import bentoml
 from pydantic import ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
-from tabship.serving import __version__, logs, openapi
-from tabship.serving.adminroute import PATH as RELOAD_PATH
-from tabship.serving.adminroute import reload_route
-from tabship.serving.artifact import ModelFacts, read_facts, read_fields
-from tabship.serving.asgiroutes import routes_app
-from tabship.serving.boundedmetrics import bound_request_metrics
+from tabship.serving import __version__
 from tabship.serving.errors import ClientError, Detail, ErrorBody
-from tabship.serving.memory import LARGE_ROWS, freeze_heap, refreeze_heap, release_memory
-from tabship.serving.metrics import ServiceMetrics
-from tabship.serving.middleware import GuardMiddleware
-from tabship.serving.modelstore import newest_stored
-from tabship.serving.onerecord import one_record_route
-from tabship.serving.reload import run_folder
-from tabship.serving.requesttimeout import cancel_request_timers
-from tabship.serving.responses import (
+from tabship.serving.runtime.artifact import ModelFacts, read_facts, read_fields
+from tabship.serving.runtime.memory import LARGE_ROWS, freeze_heap, refreeze_heap, release_memory
+from tabship.serving.runtime.modelstore import newest_stored
+from tabship.serving.runtime.reload import run_folder
+from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
+from tabship.serving.web import logs, openapi
+from tabship.serving.web.admin import PATH as RELOAD_PATH
+from tabship.serving.web.admin import reload_route
+from tabship.serving.web.boundedmetrics import bound_request_metrics
+from tabship.serving.web.metrics import ServiceMetrics
+from tabship.serving.web.middleware import GuardMiddleware
+from tabship.serving.web.onerecord import one_record_route
+from tabship.serving.web.responses import (
     ColumnsResponse,
     ExplainResponse,
     Prediction,
     PredictResponse,
 )
-from tabship.serving.schema import columns_type, example_record, record_type
-from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
+from tabship.serving.web.routes import routes_app
+from tabship.serving.web.schema import columns_type, example_record, record_type
+from tabship.serving.web.timeout import cancel_request_timers
 
 if TYPE_CHECKING:
     # Imported lazily below: they pull in LightGBM and pandas, which only the worker needs.
     from tabship.features import UnseenCategoryError
-    from tabship.serving.scorer import Contribution, Scored, Scorer
-    from tabship.serving.served import Served
+    from tabship.serving.runtime.scorer import Contribution, Scored, Scorer
+    from tabship.serving.runtime.served import Served
 
 SETTINGS = load_settings()
 # Made here by BentoML's supervisor, which imports this module before it starts the workers: they
@@ -140,11 +141,11 @@ class TabshipClassifier:
 
     def __init__(self) -> None:
         from tabship.features import UnseenCategoryError
-        from tabship.serving.predictlog import log_predictions
-        from tabship.serving.reload import Reloader, source_from_env
-        from tabship.serving.served import Served, load_challenger, load_scorer
-        from tabship.serving.shadow import SHADOW_NAME, ShadowLog, ShadowQueue
-        from tabship.serving.watch import start_watch
+        from tabship.serving.runtime.predictlog import log_predictions
+        from tabship.serving.runtime.reload import Reloader, source_from_env
+        from tabship.serving.runtime.served import Served, load_challenger, load_scorer
+        from tabship.serving.runtime.shadow import SHADOW_NAME, ShadowLog, ShadowQueue
+        from tabship.serving.runtime.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError

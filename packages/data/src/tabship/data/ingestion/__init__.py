@@ -1,0 +1,1 @@
+"""Ingest: raw files read in chunks, coerced, validated, quarantined, published."""

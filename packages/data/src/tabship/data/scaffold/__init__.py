@@ -1,0 +1,1 @@
+"""`tabship-data init`: a new dataset's configs inferred from a file."""

@@ -1,0 +1,1 @@
+"""The processed store: immutable dataset versions, loading them back, splits."""

@@ -1,0 +1,1 @@
+"""The Dask engine: the cluster, and the same training on its partitions."""

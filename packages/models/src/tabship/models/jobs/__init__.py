@@ -1,0 +1,1 @@
+"""What a command runs: training, monitoring, retraining, evaluation."""

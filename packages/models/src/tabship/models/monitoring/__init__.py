@@ -1,0 +1,1 @@
+"""Monitoring the champion: profile, drift, estimates, live performance, the log."""

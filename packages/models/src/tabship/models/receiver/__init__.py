@@ -1,0 +1,1 @@
+"""Alertmanager's webhook receiver: standard library and tabship.data only."""

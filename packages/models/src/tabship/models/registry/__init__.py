@@ -1,0 +1,1 @@
+"""The MLflow registry: versions, aliases, the serving contract, reload notices."""

@@ -1,0 +1,1 @@
+"""One model's training: data, features, CV, the final fit, metrics, the card."""

@@ -1,0 +1,1 @@
+"""Scoring a CSV: over HTTP, or in-process as `predict --local` does."""

@@ -1,0 +1,1 @@
+"""What scores inside a worker: the served model, reloads, the logs it writes."""

@@ -1,0 +1,123 @@
+"""The prediction log: one JSON line per scored record through `bentoml.monitor`.
+
+Lines land under `<log_path>/<model name>/tabship_predictions/data/data.<worker>.log` (the
+service puts its model's name under the configured log path, so that the services of several
+datasets in one project keep apart logs), with the record's
+features, score, label, prediction_id, model version and BentoML's timestamp and request_id.
+Read them with `read_log`, which keeps request_id and trace_id as strings: they are long digit
+strings that pandas would otherwise turn into floats and round.
+
+`log_lines` and `write_log` write the same lines without a service, for simulated traffic
+(`tabship-serving simulate --to-log`): the columns come from `logged_columns`, as the service's
+do, and the rest is what BentoML's default monitor adds (see `log_lines`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from bentoml import monitor  # bound once: each `bentoml.X` is a lazy lookup
+
+from tabship.data import FieldSpec
+from tabship.serving.runtime.scorer import Scored
+
+MONITOR_NAME = "tabship_predictions"
+# BentoML's default monitor adds these to every line (and renames a logged column of the same name
+# with a trailing underscore).
+PRESERVED = ("timestamp", "request_id", "trace_id")
+Records = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
+
+
+def field_kinds(fields: Sequence[FieldSpec]) -> dict[str, str]:
+    """Each request field's monitor type: categorical where it has categories, else numerical."""
+    return {f.name: "categorical" if f.categories is not None else "numerical" for f in fields}
+
+
+def logged_columns(
+    records: Records, scored: Scored, model_version: str, kinds: Mapping[str, str]
+) -> list[tuple[str, str, str, list[Any]]]:
+    """(name, role, type, values) of each logged column, in the log's order."""
+    n = len(scored.probability)
+    return [
+        *((name, "feature", kind, _column(records, name)) for name, kind in kinds.items()),
+        ("score", "prediction", "numerical", scored.probability.tolist()),
+        ("label", "prediction", "categorical", scored.label.tolist()),
+        ("prediction_id", "prediction", "categorical", list(scored.prediction_ids)),
+        ("model_version", "prediction", "categorical", [model_version] * n),
+    ]
+
+
+def log_predictions(records: Records, scored: Scored, kinds: Mapping[str, str]) -> None:
+    """Log a request's rows, with the version that scored them (it travels with the scores, so
+    a swap between scoring and logging cannot mislabel them). RECORDS is a list of records or a
+    mapping of columns."""
+    with monitor(MONITOR_NAME) as batch:
+        for name, role, kind, values in logged_columns(
+            records, scored, scored.model_version, kinds
+        ):
+            batch.log_batch(values, name, role, kind)
+
+
+def _column(records: Records, name: str) -> list[Any]:
+    if isinstance(records, Mapping):
+        return list(records[name])
+    return [r.get(name) for r in records]
+
+
+def log_lines(
+    records: Records, scored: Scored, model_version: str, kinds: Mapping[str, str]
+) -> list[str]:
+    """The lines the service's monitor writes for one request of RECORDS: each row's columns,
+    then BentoML's time of the request (local, ISO), its request id (a 63-bit integer, as
+    `middleware._new_request_id` sets) and trace id ("0": tracing is off by default), through
+    json.dumps as its JSON log formatter does."""
+    columns = logged_columns(records, scored, model_version, kinds)
+    names = [f"{name}_" if name in PRESERVED else name for name, *_ in columns]
+    extra = {
+        "timestamp": datetime.datetime.now().isoformat(),  # local, as BentoML writes it
+        "request_id": str(secrets.randbits(63)),
+        "trace_id": "0",
+    }
+    rows = zip(*(values for *_, values in columns), strict=True)
+    return [json.dumps({**dict(zip(names, row, strict=True)), **extra}) for row in rows]
+
+
+def data_folder(log_path: Path, model_name: str) -> Path:
+    """Where MODEL_NAME's service writes its lines under LOG_PATH."""
+    return log_path / model_name / MONITOR_NAME / "data"
+
+
+def write_log(log_path: Path, model_name: str, lines: Sequence[str], source: str) -> Path:
+    """LINES as a new log file beside the service's, `data.<SOURCE>-<time>-<random>.log`: its
+    own file (never one a running service appends to), renamed into place whole."""
+    folder = data_folder(log_path, model_name)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    path = folder / f"data.{source}-{stamp}-{uuid.uuid4().hex[:8]}.log"
+    scratch = folder / f".{path.name}.tmp"  # outside the readers' data.*.log* pattern
+    scratch.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    scratch.replace(path)
+    return path
+
+
+def read_log(log_path: Path, model_name: str) -> pd.DataFrame:
+    """Every row logged by MODEL_NAME's service under LOG_PATH, with ids kept as strings."""
+    files = sorted(data_folder(log_path, model_name).glob("data.*.log*"))
+    frames = [
+        pd.read_json(
+            f,
+            lines=True,
+            precise_float=True,  # the default parser rounds the last digits of scores
+            dtype={"request_id": str, "trace_id": str, "prediction_id": str, "model_version": str},
+        )
+        for f in files
+        if f.stat().st_size
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,1 @@
+"""Simulated production traffic and its labels (never imported by the service)."""

@@ -1,0 +1,1 @@
+"""The HTTP side: routes, middleware, timeout, metrics, error and answer shapes."""
