@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from tabship.data import ModelLogs
 from tabship.models import VersionInfo
-from tabship.models.monitoring.shadow import shadow_folder, shadow_report
+from tabship.models.monitoring.shadow import shadow_report
 from tabship.models.monitoring.summary import shadow_line
 
 ROWS = 300
@@ -37,7 +38,7 @@ def test_the_challenger_is_compared_on_the_rows_it_shadowed(tmp_path: Path) -> N
     theirs = np.clip(0.3 + 0.4 * truth + rng.normal(0, 0.2, ROWS), 0, 1)
     ids = [f"r-{i}" for i in range(ROWS)]
     window = pd.DataFrame({"prediction_id": ids, "score": ours, "threshold": 0.5})
-    log = shadow_folder(tmp_path / "log", "tabship-adult")
+    log = ModelLogs.under(tmp_path / "log", "tabship-adult").shadow
     _lines(log, ids[:250], theirs[:250], "3")  # the challenger shadowed 250 of the window's rows
     _lines(log, ids[250:270], theirs[250:270], "2")  # an earlier challenger: left out
     _lines(log, [f"old-{i}" for i in range(10)], theirs[:10], "3")  # not in the window

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tabship.data.ingestion.outcome import IngestResult, RunRejectedError
     from tabship.data.ingestion.partitioned import ingest_partitioned
     from tabship.data.ingestion.pipeline import ingest
+    from tabship.data.logpaths import LOG_ENV, PREDICTIONS_MONITOR, SHADOW_MONITOR, ModelLogs
     from tabship.data.project import (
         DatasetFiles,
         Project,
@@ -68,6 +69,10 @@ __version__ = version("tabship-data")
 # pandera, so that a cached `tabship-models train` answers within a second. No exported name may
 # equal a submodule's name: importing the submodule would shadow it (hence ingestion.py).
 _EXPORTS = {
+    "LOG_ENV": "logpaths",
+    "PREDICTIONS_MONITOR": "logpaths",
+    "SHADOW_MONITOR": "logpaths",
+    "ModelLogs": "logpaths",
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetConfig": "config.dataset",
@@ -75,11 +80,11 @@ _EXPORTS = {
     "DatasetSchema": "config.schema",
     "DatasetVersion": "versions.load",
     "FieldSpec": "config.contract",
-    "IngestResult": "ingest.outcome",
+    "IngestResult": "ingestion.outcome",
     "IntegrityError": "errors",
     "Manifest": "versions.store",
     "Project": "project",
-    "RunRejectedError": "ingest.outcome",
+    "RunRejectedError": "ingestion.outcome",
     "atomic_write_json": "files",
     "atomic_write_text": "files",
     "concat_parts": "versions.load",
@@ -88,8 +93,8 @@ _EXPORTS = {
     "fields_to_json": "config.contract",
     "file_sha256": "files",
     "find_project": "project",
-    "ingest": "ingest.pipeline",
-    "ingest_partitioned": "ingest.partitioned",
+    "ingest": "ingestion.pipeline",
+    "ingest_partitioned": "ingestion.partitioned",
     "list_versions": "versions.load",
     "load_config": "config.dataset",
     "load_dataset": "versions.load",
@@ -105,6 +110,9 @@ _EXPORTS = {
     "write_synthetic": "synth",
 }
 __all__ = [
+    "LOG_ENV",
+    "PREDICTIONS_MONITOR",
+    "SHADOW_MONITOR",
     "ConfigError",
     "DataError",
     "DatasetConfig",
@@ -115,6 +123,7 @@ __all__ = [
     "IngestResult",
     "IntegrityError",
     "Manifest",
+    "ModelLogs",
     "Project",
     "RunRejectedError",
     "__version__",

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tabship.data.errors import ConfigError
+from tabship.data.logpaths import LOG_ENV, ModelLogs, monitoring_root
 from tabship.data.yamlfile import read_yaml_mapping
 
 PROJECT_ENV = "TABSHIP_PROJECT"
@@ -78,6 +79,18 @@ class Project:
     store: Path
     tracking_uri: str
     default_dataset: str | None = None
+    # The monitoring folder (prediction log, shadow log, labels): see tabship.data.logpaths.
+    # None: `monitoring/` under the root.
+    log_root: Path | None = None
+
+    @property
+    def monitoring(self) -> Path:
+        """Where the service logs predictions and the monitor and the retrain read them."""
+        return self.log_root or self.root / "monitoring"
+
+    def model_logs(self, model_name: str) -> ModelLogs:
+        """One model's folder in the monitoring folder."""
+        return ModelLogs.under(self.monitoring, model_name)
 
     @property
     def configs(self) -> Path:
@@ -135,27 +148,31 @@ def project_at(root: Path | str) -> Project:
     folder = Path(root).resolve()
     store = os.environ.get(STORE_ENV)
     tracking = os.environ.get(TRACKING_ENV)
+    settings = _project_file(folder / MARKER)
     return Project(
         root=folder,
         store=Path(store).resolve() if store else folder / "data" / "processed",
         tracking_uri=tracking or f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
-        default_dataset=_default_dataset(folder / MARKER),
+        default_dataset=settings.get("default_dataset"),
+        log_root=monitoring_root(folder, settings.get("prediction_log"), os.environ.get(LOG_ENV)),
     )
 
 
-def _default_dataset(path: Path) -> str | None:
+def _project_file(path: Path) -> dict[str, str]:
+    """configs/project.yaml's settings, each a string: `default_dataset`, `prediction_log`."""
     if not path.is_file():
-        return None
+        return {}
     document = read_yaml_mapping(path)
-    unknown = sorted(set(document) - {"default_dataset"})
+    allowed = {"default_dataset": "a dataset's name", "prediction_log": "a folder"}
+    unknown = sorted(set(document) - set(allowed))
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)} (allowed: default_dataset)")
-    name = document.get("default_dataset")
-    if name is None:
-        return None
-    if not isinstance(name, str):
-        raise ConfigError(f"{path}: default_dataset must be a dataset's name")
-    return name
+        raise ConfigError(
+            f"{path}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(allowed)})"
+        )
+    for key, what in allowed.items():
+        if document.get(key) is not None and not isinstance(document[key], str):
+            raise ConfigError(f"{path}: {key} must be {what}")
+    return {key: value for key, value in document.items() if value is not None}
 
 
 def find_project(explicit: Path | str | None = None, start: Path | None = None) -> Project:

@@ -28,7 +28,7 @@ from tabship.serving.runtime.artifact import ModelFacts, read_facts, read_fields
 from tabship.serving.runtime.memory import LARGE_ROWS, freeze_heap, refreeze_heap, release_memory
 from tabship.serving.runtime.modelstore import newest_stored
 from tabship.serving.runtime.reload import run_folder
-from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings
+from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings, model_logs
 from tabship.serving.web import logs, openapi
 from tabship.serving.web.admin import PATH as RELOAD_PATH
 from tabship.serving.web.admin import reload_route
@@ -65,8 +65,9 @@ if MODEL_REF.stored is None:
     )
 # Set by `tabship-serving serve` when serving.yaml turns shadow mode on and there is a challenger.
 CHALLENGER_TAG = os.environ.get(CHALLENGER_TAG_ENV) or None
-# One folder per model name: the services of two datasets in one project keep apart logs.
-LOG_FOLDER = Path(SETTINGS.prediction_log) / MODEL_TAG.split(":")[0]
+# One folder per model name: the services of two datasets in one project keep apart logs. The
+# folder is the project's, never the working directory's: the monitor reads the same one.
+LOGS = model_logs(MODEL_TAG.split(":")[0])
 FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
 Record = record_type(FIELDS)
 Columns = columns_type(FIELDS)
@@ -128,7 +129,7 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
     monitoring={
         "enabled": True,
         "type": "default",
-        "options": {"log_path": str(LOG_FOLDER)},
+        "options": {"log_path": str(LOGS.log_path)},
     },
     # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
     # of a request (half of /healthz's): off unless serving.yaml asks for them.
@@ -144,7 +145,7 @@ class TabshipClassifier:
         from tabship.serving.runtime.predictlog import log_predictions
         from tabship.serving.runtime.reload import Reloader, source_from_env
         from tabship.serving.runtime.served import Served, load_challenger, load_scorer
-        from tabship.serving.runtime.shadow import SHADOW_NAME, ShadowLog, ShadowQueue
+        from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
         from tabship.serving.runtime.watch import start_watch
 
         logs.configure()
@@ -161,7 +162,7 @@ class TabshipClassifier:
             f.name: "categorical" if f.categories is not None else "numerical" for f in FIELDS
         }
         self.metrics = ServiceMetrics()
-        lines = ShadowLog(LOG_FOLDER / SHADOW_NAME / "data")
+        lines = ShadowLog(LOGS.shadow)
         self.shadow = ShadowQueue(lines, self.metrics.shadow_dropped.inc)
         self.metrics.start(
             [f.name for f in FIELDS if f.nullable],

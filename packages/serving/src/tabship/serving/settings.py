@@ -7,7 +7,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from tabship.data import ConfigError, read_yaml_mapping
+from tabship.data import LOG_ENV, ConfigError, ModelLogs, find_project, read_yaml_mapping
+
+DEFAULT_LOG_FOLDER = "monitoring"
 
 SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
 MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
@@ -17,7 +19,6 @@ CHALLENGER_TAG_ENV = "TABSHIP_CHALLENGER_TAG"
 # own variable: `find_project` reads it too).
 PROJECT_ENV = "TABSHIP_PROJECT"
 DATASET_ENV = "TABSHIP_DATASET"
-LOG_PATH_ENV = "TABSHIP_PREDICTION_LOG"
 # YAML types per annotation: a wrong type is one line naming the key, not a failure at run time.
 TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,),
                                       "str": (str,)}  # fmt: skip
@@ -34,7 +35,6 @@ class Settings:
     top_k: int = 5  # contributions per record from /explain, unless the request asks
     tracing: bool = False  # OpenTelemetry spans per request (set BentoML's tracing exporter too)
     workers: int = 1  # one process: LightGBM single-row scoring is far from the bottleneck
-    prediction_log: str = "monitoring"  # bentoml.monitor's log_path, relative to the cwd
     # The variable holding POST /admin/reload's bearer token; unset or empty: reload is off (403).
     reload_token_env: str = "TABSHIP_RELOAD_TOKEN"  # noqa: S105  (a variable's name)
     reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
@@ -48,6 +48,11 @@ def load_settings(path: Path | str | None = None) -> Settings:
     if chosen:
         raw: Any = read_yaml_mapping(Path(chosen))
         known = {f.name: str(f.type) for f in fields(Settings)}
+        if "prediction_log" in raw:
+            raise ConfigError(
+                f"{chosen}: prediction_log moved to configs/project.yaml (or set {LOG_ENV}): "
+                "the service, the monitor and the retrain read that one setting"
+            )
         unknown = sorted(set(raw) - set(known))
         if unknown:
             raise ConfigError(f"{chosen}: unknown setting(s) {', '.join(unknown)}")
@@ -59,5 +64,17 @@ def load_settings(path: Path | str | None = None) -> Settings:
         if raw.get("reload_watch_seconds", 0) < 0:
             raise ConfigError(f"{chosen}: reload_watch_seconds must be 0 (off) or more")
         settings = replace(settings, **raw)
-    log_path = os.environ.get(LOG_PATH_ENV)
-    return replace(settings, prediction_log=log_path) if log_path else settings
+    return settings
+
+
+def model_logs(model_name: str) -> ModelLogs:
+    """Where the service logs MODEL_NAME's predictions: its project's monitoring folder (the
+    project `tabship-serving serve` names in $TABSHIP_PROJECT, or the one found from the working
+    directory), which $TABSHIP_PREDICTION_LOG or project.yaml may move; outside any project (a
+    bento, the image), $TABSHIP_PREDICTION_LOG, else `monitoring/` in the working directory."""
+    try:
+        project = find_project()
+    except ConfigError:
+        root = Path(os.environ.get(LOG_ENV) or DEFAULT_LOG_FOLDER).resolve()
+        return ModelLogs.under(root, model_name)
+    return project.model_logs(model_name)

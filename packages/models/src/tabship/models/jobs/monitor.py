@@ -20,16 +20,23 @@ import numpy as np
 import pandas as pd
 import polars as pl
 
-from tabship.data import FieldSpec, Project, atomic_write_json, fields_from_json, list_versions
+from tabship.data import (
+    FieldSpec,
+    ModelLogs,
+    Project,
+    atomic_write_json,
+    fields_from_json,
+    list_versions,
+)
 from tabship.models.config import load_train_config
 from tabship.models.monitoring.drift import DriftReport, detect_drift
 from tabship.models.monitoring.estimate import estimate_performance
 from tabship.models.monitoring.gauges import SCORE_FEATURE
 from tabship.models.monitoring.labels import read_labels
-from tabship.models.monitoring.logstore import compact, log_folder, read_window
+from tabship.models.monitoring.logstore import compact, read_window
 from tabship.models.monitoring.performance import live_performance
 from tabship.models.monitoring.profile import REFERENCE_ARTIFACT, Profile, profile_from_dict
-from tabship.models.monitoring.shadow import shadow_folder, shadow_report
+from tabship.models.monitoring.shadow import shadow_report
 from tabship.models.progress import Progress
 from tabship.models.registry.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, FIELDS_FILE, Contract
 from tabship.models.registry.registry import CHALLENGER, CHAMPION, Registry, VersionInfo
@@ -46,14 +53,15 @@ class MonitorSettings:
     window_rows: int = 10_000
     min_labels: int = 200
     margin: float = 0.02  # how far live or estimated figures may fall below the reference
-    log_path: Path | None = None  # the service's prediction_log folder
+    log_path: Path | None = None  # else the project's monitoring folder (tabship.data.logpaths)
     labels: Path | None = None  # folder of prediction_id,label CSV files
     plots: bool = True
 
 
-def monitoring_folder(project: Project, model_name: str) -> Path:
-    """`monitoring/<model name>/`: the compacted log and the labels of one model."""
-    return project.root / "monitoring" / model_name
+def model_logs(project: Project, log_path: Path | None, model_name: str) -> ModelLogs:
+    """MODEL_NAME's folder (its logs, labels and compacted parquet) in LOG_PATH (`--log`), else in
+    the project's monitoring folder: the one the service logs to (tabship.data.logpaths)."""
+    return ModelLogs.under(log_path, model_name) if log_path else project.model_logs(model_name)
 
 
 def champion_reference(info: VersionInfo) -> tuple[Profile, Contract, list[FieldSpec]]:
@@ -141,12 +149,10 @@ def run_monitor(
     metrics = registry.run_metrics(champion.run_id)
     reference = {m: metrics.get(f"holdout_{m}") for m in ("roc_auc", "accuracy")}
 
-    home = monitoring_folder(project, config.model_name)
-    log_path = settings.log_path or project.root / "monitoring"
-    log = log_folder(log_path, config.model_name)
-    say(f"log: compacting {log}")
-    compacted = compact(log, home / "compacted", log_columns(fields))
-    window = read_window(home / "compacted", settings.window_rows, champion.version)
+    logs = model_logs(project, settings.log_path, config.model_name)
+    say(f"log: compacting {logs.predictions}")
+    compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
+    window = read_window(logs.compacted, settings.window_rows, champion.version)
     say(f"window: {window.height:,} predictions of version {champion.version}")
     frame = window.to_pandas() if window.height else pd.DataFrame()
     names = [f.name for f in profile.numeric] + [f.name for f in profile.categorical]
@@ -156,7 +162,7 @@ def run_monitor(
     estimate = estimate_performance(profile, scores, threshold)
 
     labels = read_labels(
-        settings.labels or home / "labels",
+        settings.labels or logs.labels,
         contract.positive_label,
         negative_label(project, contract),
     )
@@ -172,8 +178,8 @@ def run_monitor(
     shadow = shadow_report(
         registry.alias(CHALLENGER),
         champion.version,
-        shadow_folder(log_path, config.model_name),
-        home / "compacted-shadow",
+        logs.shadow,
+        logs.compacted_shadow,
         predictions,
         label_rows,
         settings.min_labels,
@@ -231,12 +237,17 @@ def _status(
     return "drift" if drift.drifted else "ok"
 
 
+def reports_folder(project: Project, model_name: str) -> Path:
+    """`artifacts/monitoring/<model>/`: a folder per monitor run, named by its time."""
+    return project.artifacts / "monitoring" / model_name
+
+
 def write_report(project: Project, report: dict[str, Any], plots: bool) -> Path:
     """report.json (and the plots) in artifacts/monitoring/<model>/<time>/; the run is appended
     to the model's history.jsonl, which the performance plot draws."""
     from tabship.models.monitoring.plots import performance_plot, shares_plot
 
-    base = project.artifacts / "monitoring" / report["model_name"]
+    base = reports_folder(project, report["model_name"])
     folder = base / report["created_at"].replace(":", "")
     folder.mkdir(parents=True, exist_ok=True)
     history_entry = {

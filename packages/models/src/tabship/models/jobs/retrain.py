@@ -28,12 +28,13 @@ from tabship.models.feedback.summary import RetrainOutcome
 from tabship.models.jobs.monitor import (
     champion_reference,
     log_columns,
-    monitoring_folder,
+    model_logs,
     negative_label,
+    reports_folder,
 )
 from tabship.models.jobs.train import fault_point, train_run
 from tabship.models.monitoring.labels import read_labels
-from tabship.models.monitoring.logstore import compact, log_folder, read_window
+from tabship.models.monitoring.logstore import compact, read_window
 from tabship.models.progress import Progress
 from tabship.models.promotion.verdict import Challenge
 from tabship.models.registry.registry import CHAMPION, Registry, VersionInfo
@@ -58,7 +59,7 @@ class RetrainRequest:
     report: Path | None = None  # the monitor report that caused it
     force: bool = False  # ignore the cooldown and the minimum of new rows
     data_file: Path | None = None  # a user's file of labelled rows, appended as feedback
-    log_path: Path | None = None  # the service's prediction_log folder
+    log_path: Path | None = None  # else the project's monitoring folder (tabship.data.logpaths)
     labels: Path | None = None  # folder of prediction_id,label files
 
 
@@ -91,7 +92,7 @@ def _read_report(path: Path | None) -> dict[str, Any] | None:
 
 def _latest_report(project: Project, model_name: str) -> Path | None:
     """The newest `tabship-models monitor` report of MODEL_NAME (folders are named by time)."""
-    found = sorted((project.artifacts / "monitoring" / model_name).glob("*/report.json"))
+    found = sorted(reports_folder(project, model_name).glob("*/report.json"))
     return found[-1] if found else None
 
 
@@ -198,13 +199,12 @@ def _gather_feedback(
 ) -> FeedbackBatch:
     """The log's labelled rows that no feedback file holds yet, appended as a new file in FOLDER."""
     _, contract, fields = champion_reference(champion)
-    home = monitoring_folder(project, name)
-    log = log_folder(request.log_path or project.root / "monitoring", name)
-    compacted = compact(log, home / "compacted", log_columns(fields))
-    say(f"log: {compacted.rows_written:,} new predictions compacted from {log}")
-    logged = read_window(home / "compacted")
+    logs = model_logs(project, request.log_path, name)
+    compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
+    say(f"log: {compacted.rows_written:,} new predictions compacted from {logs.predictions}")
+    logged = read_window(logs.compacted)
     negative = negative_label(project, contract)
-    labels = read_labels(request.labels or home / "labels", contract.positive_label, negative)
+    labels = read_labels(request.labels or logs.labels, contract.positive_label, negative)
     if negative is None:
         raise RetrainError(f"{name}: the champion's dataset version does not name its other label")
     columns = _dataset_columns(project, contract.dataset, contract.dataset_version)

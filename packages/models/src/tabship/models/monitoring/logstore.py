@@ -24,7 +24,6 @@ import polars as pl
 
 from tabship.data import atomic_write_json
 
-LOG_FOLDER = Path("tabship_predictions") / "data"
 STATE = "state.json"
 QUARANTINE = "quarantine.jsonl"
 BLOCK_BYTES = 64 * 1024 * 1024  # read a log in blocks of about this size: memory stays bounded
@@ -60,11 +59,6 @@ class CompactResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def log_folder(log_path: Path, model_name: str) -> Path:
-    """Where MODEL_NAME's service writes its JSON lines under LOG_PATH."""
-    return log_path / model_name / LOG_FOLDER
 
 
 def _state(store: Path) -> dict[str, dict[str, int]]:

@@ -23,18 +23,12 @@ from tabship.models.monitoring.logstore import CompactResult, compact
 from tabship.models.monitoring.performance import live_performance
 from tabship.models.registry.registry import VersionInfo
 
-SHADOW_FOLDER = Path("tabship_shadow") / "data"
 # Kept beside the columns every logged row has (logstore.REQUIRED): the challenger's threshold,
 # and the champion version whose request it shadowed.
 SHADOW_COLUMNS: dict[str, pl.DataType] = {
     "threshold": pl.Float64(),
     "champion_version": pl.String(),
 }
-
-
-def shadow_folder(log_path: Path, model_name: str) -> Path:
-    """Where MODEL_NAME's service writes its shadow stream under LOG_PATH."""
-    return log_path / model_name / SHADOW_FOLDER
 
 
 def _challenger_rows(store: Path, version: str, ids: pd.Series) -> pd.DataFrame:

@@ -25,10 +25,9 @@ from typing import Any
 import pandas as pd
 from bentoml import monitor  # bound once: each `bentoml.X` is a lazy lookup
 
-from tabship.data import FieldSpec
+from tabship.data import PREDICTIONS_MONITOR, FieldSpec, ModelLogs
 from tabship.serving.runtime.scorer import Scored
 
-MONITOR_NAME = "tabship_predictions"
 # BentoML's default monitor adds these to every line (and renames a logged column of the same name
 # with a trailing underscore).
 PRESERVED = ("timestamp", "request_id", "trace_id")
@@ -58,7 +57,7 @@ def log_predictions(records: Records, scored: Scored, kinds: Mapping[str, str]) 
     """Log a request's rows, with the version that scored them (it travels with the scores, so
     a swap between scoring and logging cannot mislabel them). RECORDS is a list of records or a
     mapping of columns."""
-    with monitor(MONITOR_NAME) as batch:
+    with monitor(PREDICTIONS_MONITOR) as batch:
         for name, role, kind, values in logged_columns(
             records, scored, scored.model_version, kinds
         ):
@@ -91,7 +90,7 @@ def log_lines(
 
 def data_folder(log_path: Path, model_name: str) -> Path:
     """Where MODEL_NAME's service writes its lines under LOG_PATH."""
-    return log_path / model_name / MONITOR_NAME / "data"
+    return ModelLogs.under(log_path, model_name).predictions
 
 
 def write_log(log_path: Path, model_name: str, lines: Sequence[str], source: str) -> Path:

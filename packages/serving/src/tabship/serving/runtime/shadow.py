@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tabship.data import SHADOW_MONITOR
 from tabship.serving.runtime.scorer import Scored, Scorer
 
-SHADOW_NAME = "tabship_shadow"
 MAX_PENDING_ROWS = 50_000  # rows waiting for the challenger; more are not shadowed
 WAIT = 0.05  # seconds the thread lets requests gather before it scores them
 log = logging.getLogger("tabship.serving.runtime.shadow")
@@ -172,7 +172,7 @@ class ShadowQueue:
             self._pending.append(item)
             self._rows += rows
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=SHADOW_NAME, daemon=True)
+                self._thread = threading.Thread(target=self._run, name=SHADOW_MONITOR, daemon=True)
                 self._thread.start()
             self._ready.notify()
 

@@ -102,15 +102,9 @@ def parse_plan(args: argparse.Namespace) -> Plan:
 
 
 def _log_path(project: Project, explicit: str | None) -> Path:
-    """--log, else where the service writes from the project's folder: serving.yaml's
-    prediction_log (or $TABSHIP_PREDICTION_LOG), relative to the project, `monitoring/` by
-    default, which is also where `tabship-models monitor` looks."""
-    from tabship.serving.settings import load_settings
-
-    if explicit:
-        return Path(explicit)
-    config = project.serving_config if project.serving_config.is_file() else None
-    return project.root / load_settings(config).prediction_log
+    """--log, else the project's monitoring folder: where the service writes and
+    `tabship-models monitor` reads (tabship.data.logpaths)."""
+    return Path(explicit) if explicit else project.monitoring
 
 
 def _refuse(error: Exception) -> int:
@@ -120,7 +114,7 @@ def _refuse(error: Exception) -> int:
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     """Shifted holdout rows to a running service or a prediction log; their labels into a folder."""
-    from tabship.data import find_project
+    from tabship.data import ModelLogs, find_project
     from tabship.models import load_run_config, load_version
     from tabship.serving.simulate.labels import write_labels
     from tabship.serving.simulate.labelshift import positive_rate
@@ -164,8 +158,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         delivered = send(args.url or args.default_url, requests, token)
     labels: dict[str, Any] | None = None
     if not args.no_labels:
-        # Where the monitor job looks for them: monitoring/<model name>/labels.
-        folder = Path(args.labels or project.root / "monitoring" / run.train.model_name / "labels")
+        # Where the monitor job looks for them: <monitoring>/<model name>/labels.
+        logs = ModelLogs.under(_log_path(project, args.log), run.train.model_name)
+        folder = Path(args.labels) if args.labels else logs.labels
         truth = traffic.frame[target].astype(str).tolist()
         paths = write_labels(folder, delivered.prediction_ids, truth, share, files, plan.seed)
         written = round(share * len(truth))

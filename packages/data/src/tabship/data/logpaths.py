@@ -1,0 +1,69 @@
+"""The monitoring folder's layout: the one owner of every path the service writes and the monitor,
+the retrain and the simulator read.
+
+`<monitoring>/<model name>/` holds one model's prediction log (`tabship_predictions/data/`, written
+by `bentoml.monitor`), the challenger's shadow log (`tabship_shadow/data/`), the label files
+(`labels/`) and the monitor's compacted parquet (`compacted/`, `compacted-shadow/`). The
+monitoring folder is `$TABSHIP_PREDICTION_LOG`, else `prediction_log` in configs/project.yaml,
+else `monitoring/`, each relative to the project's root, never to a working directory: a service
+started from another folder, or in the serving image, logs where the monitor reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+LOG_ENV = "TABSHIP_PREDICTION_LOG"
+DEFAULT_FOLDER = "monitoring"
+# The names bentoml.monitor is given: it writes `<log_path>/<name>/data/data.<worker>.log`.
+PREDICTIONS_MONITOR = "tabship_predictions"
+SHADOW_MONITOR = "tabship_shadow"
+
+
+def monitoring_root(root: Path, configured: str | None, env: str | None) -> Path:
+    """ENV (the variable's value), else CONFIGURED (project.yaml), else `monitoring`, each
+    resolved against ROOT when relative."""
+    chosen = env or configured or DEFAULT_FOLDER
+    return (root / chosen).resolve()
+
+
+@dataclass(frozen=True)
+class ModelLogs:
+    """One model's folder in the monitoring folder, `<monitoring>/<model name>/`."""
+
+    home: Path
+
+    @classmethod
+    def under(cls, monitoring: Path, model_name: str) -> ModelLogs:
+        return cls(monitoring / model_name)
+
+    @property
+    def log_path(self) -> Path:
+        """What the service hands `bentoml.monitor` as its log_path."""
+        return self.home
+
+    @property
+    def predictions(self) -> Path:
+        """The service's prediction log, JSON lines per worker."""
+        return self.home / PREDICTIONS_MONITOR / "data"
+
+    @property
+    def shadow(self) -> Path:
+        """The challenger's shadow log (shadow mode)."""
+        return self.home / SHADOW_MONITOR / "data"
+
+    @property
+    def labels(self) -> Path:
+        """`prediction_id,label` CSV files, as ground truth arrives."""
+        return self.home / "labels"
+
+    @property
+    def compacted(self) -> Path:
+        """The monitor's parquet of the prediction log."""
+        return self.home / "compacted"
+
+    @property
+    def compacted_shadow(self) -> Path:
+        """The monitor's parquet of the shadow log."""
+        return self.home / "compacted-shadow"
