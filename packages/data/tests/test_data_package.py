@@ -35,8 +35,8 @@ def test_cli_version_and_usage_exit_codes(run_cli: RunCli) -> None:
 
 
 def test_no_pickle_and_no_utils_module() -> None:
-    sources = {p.name: p.read_text(encoding="utf-8") for p in SRC.glob("*.py")}
-    assert "utils.py" not in sources
+    sources = {str(p): p.read_text(encoding="utf-8") for p in SRC.rglob("*.py")}
+    assert not any(name.endswith("utils.py") for name in sources)
     assert not any("import pickle" in text or "to_pickle" in text for text in sources.values())
 
 
@@ -44,8 +44,9 @@ def test_lazy_public_names_are_not_shadowed_by_submodules() -> None:
     """`tabship.data` resolves its names lazily; a submodule of the same name would shadow one."""
     td = tabship.data
     folder = Path(td.__file__).parent
-    for module in sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__"):
-        importlib.import_module(f"tabship.data.{module}")
+    for path in sorted(folder.rglob("*.py")):  # every module, in every folder
+        parts = path.relative_to(folder).with_suffix("").parts
+        importlib.import_module(".".join(("tabship.data", *parts)).removesuffix(".__init__"))
     for name in td.__all__:
         value = getattr(td, name)
         assert not isinstance(value, type(td)), f"tabship.data.{name} is a module"

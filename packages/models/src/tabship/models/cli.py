@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
-from tabship.models.config import METRICS, load_run_config, load_train_config, with_overrides
+from tabship.models.config import load_train_config
 from tabship.models.monitoring.summary import monitor_summary
+from tabship.models.result import metrics_table, train_summary
 
 if TYPE_CHECKING:
     from tabship.data import Project
-    from tabship.models.config import TrainConfig
-    from tabship.models.registry.registry import Registry
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
 # retrain: the champion stays (a challenger refused, or superseded by another run), or no run.
@@ -40,50 +38,15 @@ def _progress(started: float) -> Any:
     return say
 
 
-def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
-    lines = [f"{'':10}" + "".join(f"{n:>10}" for n in METRICS)]
-    for label, metrics in rows.items():
-        lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in METRICS))
-    return "\n".join(lines)
-
-
 def _train(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.training import cache  # light: no LightGBM, MLflow or pandas
+    from tabship.models.jobs.train import train  # light: a cached run loads no LightGBM or MLflow
 
-    started = time.perf_counter()
-    run = with_overrides(load_run_config(project, args.dataset), args.engine, args.scheduler,
-                         args.source)  # fmt: skip
-    key = cache.cache_key(project, run)
-    hit = None if args.force else cache.read_record(project, key)
-    if hit is None:
-        from tabship.models.jobs.train import train_run
-
-        # The heavy modules are loaded now and live for the whole run: keep the collector from
-        # walking them again and again while the run allocates.
-        gc.freeze()
-        try:
-            result = train_run(project, run, key, progress=_progress(started))
-        finally:
-            gc.unfreeze()  # a caller in the same process (a test) gets its collector back
-    else:
-        result = hit
-        result.seconds = round(time.perf_counter() - started, 3)
+    result = train(project, args.force, _progress(time.perf_counter()), args.dataset,
+                   engine=args.engine, scheduler=args.scheduler, source=args.source)  # fmt: skip
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
-        origin = "cached run (use --force to retrain)" if result.cached else "new run"
-        print(f"{result.model_name} version {result.model_version}: {result.status} ({origin})")
-        print(f"dataset version {result.dataset_version}, {result.best_iteration} rounds")
-        print(_metrics_table({"CV mean": result.cv_mean, "CV std": result.cv_std,
-                              "holdout": result.holdout}))  # fmt: skip
-        print(result.gate_table)
-        aliases = f"champion: version {result.champion}; previous: version {result.previous}"
-        if result.cached:
-            # The record is not refreshed by later runs or rollbacks: `versions` shows the registry.
-            aliases += " (when that run finished; now: tabship-models versions)"
-        print(aliases)
-        print(f"model card: {result.card_path}")
-        print(f"run {result.run_id} in {result.tracking_uri} ({result.seconds:.1f}s)")
+        print(train_summary(result))
     if not result.gate_passed:
         print(
             "error: the quality gate failed (" + ", ".join(result.gate_failures) + "); "
@@ -94,89 +57,78 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     return EXIT_OK
 
 
-def _registry(args: argparse.Namespace, project: Project) -> tuple[TrainConfig, Registry]:
-    from tabship.models.registry.registry import Registry
-
-    config = load_train_config(project.dataset(args.dataset))
-    return config, Registry(project, config.model_name, config.experiment)
-
-
 def _evaluate(args: argparse.Namespace, project: Project) -> int:
-    from tabship.data import load_config
-    from tabship.models.training.data import load_version
-    from tabship.models.training.fit import predict
-    from tabship.models.training.metrics import binary_metrics
+    from tabship.models.jobs.evaluate import evaluate
+    from tabship.models.registry.registry import RegistryError
 
-    config, registry = _registry(args, project)
-    info = registry.version(args.version) if args.version else registry.alias(args.alias)
-    if info is None:
-        print(
-            f"error: {config.model_name} has no version with alias {args.alias!r}", file=sys.stderr
-        )
+    try:
+        found = evaluate(project, args.dataset, args.version, args.alias, args.dataset_version)
+    except RegistryError as error:  # no version holds the alias
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    data = load_version(
-        project,
-        load_config(project.dataset(config.dataset).data_config, config.dataset),
-        args.dataset_version,
-    )
-    booster, pipeline = registry.load(info)
-    score = predict(booster, pipeline.transform(data.holdout).matrix)
-    metrics = binary_metrics(data.y_holdout, score, config.threshold)
-    out = {"model_version": info.version, "dataset_version": data.manifest.version,
-           "holdout_rows": len(data.holdout), "holdout": metrics}  # fmt: skip
     if args.json:
-        print(json.dumps(out))
+        print(json.dumps(found.to_dict()))
     else:
-        print(f"{config.model_name} version {info.version} on dataset version "
-              f"{data.manifest.version} ({len(data.holdout)} holdout rows)")  # fmt: skip
-        print(_metrics_table({"holdout": metrics}))
+        print(f"{found.model_name} version {found.model_version} on dataset version "
+              f"{found.dataset_version} ({found.holdout_rows} holdout rows)")  # fmt: skip
+        print(metrics_table({"holdout": found.holdout}))
     return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.registry.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
+    from tabship.models.registry.notify import reload_url
+    from tabship.models.registry.registry import Registry
 
     if args.notify:
         reload_url(args.notify)  # a malformed URL stops here, before the registry moves
-    config, registry = _registry(args, project)
+    registry = Registry.for_dataset(project, args.dataset)
     restored, replaced = registry.rollback()
     document: dict[str, Any] = {"champion": restored.version, "previous": replaced.version}
     if not args.json:
-        print(f"{config.model_name}: champion is version {restored.version} again "
+        print(f"{registry.name}: champion is version {restored.version} again "
               f"(version {replaced.version} is now 'previous')")  # fmt: skip
-    if args.notify:
-        try:
-            document["service"] = notify_reload(args.notify, os.environ.get(TOKEN_ENV))
-        except NotifyError as error:
-            # The registry has moved: say so, and that the service did not follow.
-            if args.json:
-                print(json.dumps(document))
-            print(f"error: the rollback is done, but the service did not reload: {error}",
-                  file=sys.stderr)  # fmt: skip
-            return EXIT_FAILED
-        if not args.json:
-            print(f"service {args.notify}: {document['service'].get('status')}, serving version "
-                  f"{document['service'].get('model_version')}")  # fmt: skip
+    failed = _notify(args, document)
     if args.json:
         print(json.dumps(document))
+    if failed:
+        print(f"error: the rollback is done, but the service did not reload: {failed}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     return EXIT_OK
 
 
+def _notify(args: argparse.Namespace, document: dict[str, Any]) -> str | None:
+    """With --notify: reload the service, its answer into DOCUMENT["service"] (and a line for
+    people); why it did not reload, else None."""
+    from tabship.models.registry.notify import reload_service
+
+    if not args.notify:
+        return None
+    answer, failed = reload_service(args.notify)
+    if answer is not None:
+        document["service"] = answer
+        if not args.json:
+            print(f"service {args.notify}: {answer.get('status')}, serving version "
+                  f"{answer.get('model_version')}")  # fmt: skip
+    return failed
+
+
 def _versions(args: argparse.Namespace, project: Project) -> int:
-    config, registry = _registry(args, project)
+    from tabship.models.registry.registry import Registry
+
+    registry = Registry.for_dataset(project, args.dataset)
     rows = registry.versions()
     if args.json:
-        print(json.dumps({"model_name": config.model_name, "versions": rows}))
+        print(json.dumps({"model_name": registry.name, "versions": rows}))
     else:
-        print(f"{config.model_name}: {len(rows)} version(s)")
+        print(f"{registry.name}: {len(rows)} version(s)")
         for row in rows:
             print(f"  {row['version']:>4}  run {row['run_id']}  {' '.join(row['aliases'])}")
     return EXIT_OK
 
 
 def _monitor(args: argparse.Namespace, project: Project) -> int:
-    from tabship.models.jobs.monitor import MonitorError, MonitorSettings, run_monitor, write_report
-    from tabship.models.monitoring.push import push_failure, push_report
+    from tabship.models.jobs.monitor import MonitorError, MonitorSettings, monitor
 
     settings = MonitorSettings(
         window_rows=args.window,
@@ -186,19 +138,12 @@ def _monitor(args: argparse.Namespace, project: Project) -> int:
         labels=args.labels,
         plots=not args.no_plots,
     )
+    say = _progress(time.perf_counter())
     try:
-        report = run_monitor(project, args.dataset, settings, _progress(time.perf_counter()))
+        report, folder = monitor(project, args.dataset, settings, say, args.pushgateway)
     except MonitorError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_NO_CHAMPION
-    except Exception:
-        if args.pushgateway:
-            config = load_train_config(project.dataset(args.dataset))
-            push_failure(args.pushgateway, config.model_name)
-        raise
-    folder = write_report(project, report, settings.plots)
-    if args.pushgateway:
-        push_report(args.pushgateway, report)
     if args.json:
         print(json.dumps(report))
     else:
@@ -214,7 +159,7 @@ def _retrain(args: argparse.Namespace, project: Project) -> int:
     from tabship.models.feedback.rows import FeedbackError
     from tabship.models.feedback.summary import retrain_summary
     from tabship.models.jobs.retrain import NoChampionError, RetrainError, RetrainRequest, retrain
-    from tabship.models.registry.notify import TOKEN_ENV, NotifyError, notify_reload, reload_url
+    from tabship.models.registry.notify import reload_service, reload_url
 
     if args.notify:
         reload_url(args.notify)  # a malformed URL stops here, before anything is trained
@@ -238,11 +183,10 @@ def _retrain(args: argparse.Namespace, project: Project) -> int:
     if args.notify and outcome.status != "skipped":
         # Promoted: the champion moved. Refused: the challenger did (a shadowing service scores
         # it). Either way the service reloads; nothing moved when the run was skipped.
-        try:
-            outcome.service = notify_reload(args.notify, os.environ.get(TOKEN_ENV))
-        except NotifyError as error:
-            outcome.reasons.append(f"the service did not reload: {error}")
-            print(f"error: the retrain is done, but the service did not reload: {error}",
+        outcome.service, failed = reload_service(args.notify)
+        if failed:
+            outcome.reasons.append(f"the service did not reload: {failed}")
+            print(f"error: the retrain is done, but the service did not reload: {failed}",
                   file=sys.stderr)  # fmt: skip
             code = EXIT_FAILED
     if args.outcome:

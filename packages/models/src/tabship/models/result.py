@@ -33,3 +33,32 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def metrics_table(rows: dict[str, dict[str, float]]) -> str:
+    """A metric a column, a row per LABEL: CV mean, CV std, holdout."""
+    from tabship.models.config import METRICS
+
+    lines = [f"{'':10}" + "".join(f"{n:>10}" for n in METRICS)]
+    for label, metrics in rows.items():
+        lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in METRICS))
+    return "\n".join(lines)
+
+
+def train_summary(result: TrainResult) -> str:
+    """A training run (or its cached record) in a few lines for people."""
+    origin = "cached run (use --force to retrain)" if result.cached else "new run"
+    aliases = f"champion: version {result.champion}; previous: version {result.previous}"
+    if result.cached:
+        # The record is not refreshed by later runs or rollbacks: `versions` shows the registry.
+        aliases += " (when that run finished; now: tabship-models versions)"
+    table = {"CV mean": result.cv_mean, "CV std": result.cv_std, "holdout": result.holdout}
+    return "\n".join([
+        f"{result.model_name} version {result.model_version}: {result.status} ({origin})",
+        f"dataset version {result.dataset_version}, {result.best_iteration} rounds",
+        metrics_table(table),
+        result.gate_table,
+        aliases,
+        f"model card: {result.card_path}",
+        f"run {result.run_id} in {result.tracking_uri} ({result.seconds:.1f}s)",
+    ])  # fmt: skip

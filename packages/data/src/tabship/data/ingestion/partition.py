@@ -14,7 +14,7 @@ from pathlib import Path
 from tabship.data.config.dataset import DatasetConfig
 from tabship.data.config.schema import DatasetSchema
 from tabship.data.files import file_sha256
-from tabship.data.ingestion.reader import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS
+from tabship.data.ingestion.chunks import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS
 from tabship.data.ingestion.report import RunStats
 from tabship.data.ingestion.run import IngestRun
 from tabship.data.versions import store as st

@@ -26,11 +26,11 @@ from tabship.data.config.dataset import DatasetConfig, load_config
 from tabship.data.config.schema import DatasetSchema, load_schema
 from tabship.data.errors import ConfigError, DataError
 from tabship.data.files import display_path, file_sha256
+from tabship.data.ingestion.chunks import DEFAULT_CHUNK_ROWS
 from tabship.data.ingestion.crosscheck import quarantine_duplicate_keys, rows_in_both_splits
 from tabship.data.ingestion.outcome import IngestResult, conclude, existing_result
 from tabship.data.ingestion.partition import PartitionOutcome, ingest_partition
 from tabship.data.ingestion.pipeline import source_plan, stamp, version_name
-from tabship.data.ingestion.reader import DEFAULT_CHUNK_ROWS
 from tabship.data.ingestion.report import RunStats, merge_stats
 from tabship.data.project import default_store
 from tabship.data.versions import store as st

@@ -19,8 +19,9 @@ from tabship.data.config.dataset import DatasetConfig, load_config
 from tabship.data.config.schema import DatasetSchema, load_schema
 from tabship.data.errors import ConfigError, DataError
 from tabship.data.files import display_path, file_sha256
+from tabship.data.ingestion.chunks import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS
 from tabship.data.ingestion.outcome import IngestResult, conclude, existing_result
-from tabship.data.ingestion.reader import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_ROWS, check_readable
+from tabship.data.ingestion.reader import check_readable
 from tabship.data.ingestion.run import IngestRun, Progress
 from tabship.data.project import default_store
 from tabship.data.versions import store as st

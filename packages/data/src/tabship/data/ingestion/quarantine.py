@@ -14,8 +14,8 @@ from types import TracebackType
 
 import polars as pl
 
+from tabship.data.ingestion.chunks import LINE, RAW
 from tabship.data.ingestion.coerce import ROW
-from tabship.data.ingestion.reader import LINE, RAW
 
 _REASON = pl.Struct({"column": pl.String, "check": pl.String, "value": pl.String})
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from tabship.data.ingestion.chunks import LineCounts
 from tabship.data.ingestion.coerce import CoercionCounts
-from tabship.data.ingestion.reader import LineCounts
 
 MAX_EXAMPLES = 20
 

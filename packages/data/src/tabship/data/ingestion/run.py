@@ -15,10 +15,11 @@ import polars as pl
 from tabship.data.config.dataset import DatasetConfig
 from tabship.data.config.schema import DatasetSchema, validate
 from tabship.data.files import display_path
+from tabship.data.ingestion.chunks import LINE
 from tabship.data.ingestion.coerce import ROW, coerce
 from tabship.data.ingestion.keys import KeyTracker
 from tabship.data.ingestion.quarantine import QuarantineWriter
-from tabship.data.ingestion.reader import LINE, detect_format, read_chunks
+from tabship.data.ingestion.reader import detect_format, read_chunks
 from tabship.data.ingestion.report import RunStats, SourceStats
 from tabship.data.ingestion.writer import Accepted, DataWriter
 from tabship.data.versions import store as st

@@ -22,6 +22,7 @@ import polars as pl
 
 from tabship.data import (
     FieldSpec,
+    Manifest,
     ModelLogs,
     Project,
     atomic_write_json,
@@ -38,7 +39,8 @@ from tabship.models.monitoring.performance import live_performance
 from tabship.models.monitoring.profile import REFERENCE_ARTIFACT, Profile, profile_from_dict
 from tabship.models.monitoring.shadow import shadow_report
 from tabship.models.progress import Progress
-from tabship.models.registry.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, FIELDS_FILE, Contract
+from tabship.models.registry.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, Contract
+from tabship.models.registry.files import FIELDS_FILE
 from tabship.models.registry.registry import CHALLENGER, CHAMPION, Registry, VersionInfo
 
 
@@ -99,9 +101,14 @@ def negative_label(project: Project, contract: Contract) -> str | None:
     """The dataset's other label, from the manifest of the version the champion learnt from."""
     for manifest in list_versions(contract.dataset, project.store):
         if manifest.version == contract.dataset_version:
-            others = [v for v in manifest.target.get("labels", []) if v != contract.positive_label]
-            return str(others[0]) if len(others) == 1 else None
+            return other_label(manifest, contract.positive_label)
     return None
+
+
+def other_label(manifest: Manifest, positive: str) -> str | None:
+    """The label of MANIFEST's target that is not POSITIVE (None unless there is exactly one)."""
+    others = [v for v in manifest.target.get("labels", []) if v != positive]
+    return str(others[0]) if len(others) == 1 else None
 
 
 def bin_shares(profile: Profile, feature: str, values: pd.Series) -> dict[str, list[Any]]:
@@ -135,12 +142,38 @@ def bin_shares(profile: Profile, feature: str, values: pd.Series) -> dict[str, l
     return {}
 
 
+def monitor(
+    project: Project,
+    dataset: str | None,
+    settings: MonitorSettings,
+    say: Progress,
+    pushgateway: str | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """`tabship-models monitor`: one run, its report written (and pushed to PUSHGATEWAY); the
+    report and its folder. A run that fails for any reason but a missing champion pushes a
+    failure, so that a dashboard shows a monitor that stopped working."""
+    from tabship.models.monitoring.push import push_failure, push_report
+
+    try:
+        report = run_monitor(project, dataset, settings, say)
+    except MonitorError:
+        raise
+    except Exception:
+        if pushgateway:
+            push_failure(pushgateway, load_train_config(project.dataset(dataset)).model_name)
+        raise
+    folder = write_report(project, report, settings.plots)
+    if pushgateway:
+        push_report(pushgateway, report)
+    return report, folder
+
+
 def run_monitor(
     project: Project, dataset: str | None, settings: MonitorSettings, say: Progress
 ) -> dict[str, Any]:
     """One monitor run over DATASET's champion; returns the JSON-ready report."""
     config = load_train_config(project.dataset(dataset))
-    registry = Registry(project, config.model_name, config.experiment)
+    registry = Registry.for_config(project, config)
     champion = registry.alias(CHAMPION)
     if champion is None:
         raise MonitorError(f"{config.model_name} has no champion: train one first (invoke train)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tabship.data import Project, atomic_write_json, ingest, list_versions
+from tabship.data import FieldSpec, Manifest, Project, atomic_write_json, ingest, list_versions
 from tabship.models.config import load_run_config
 from tabship.models.feedback.config import TRIGGERS, RetrainConfig, load_retrain_config
 from tabship.models.feedback.rows import (
@@ -29,15 +29,16 @@ from tabship.models.jobs.monitor import (
     champion_reference,
     log_columns,
     model_logs,
-    negative_label,
+    other_label,
     reports_folder,
 )
-from tabship.models.jobs.train import fault_point, train_run
+from tabship.models.jobs.train_run import fault_point, train_run
 from tabship.models.monitoring.labels import read_labels
 from tabship.models.monitoring.logstore import compact, read_window
 from tabship.models.progress import Progress
 from tabship.models.promotion.verdict import Challenge
-from tabship.models.registry.registry import CHAMPION, Registry, VersionInfo
+from tabship.models.registry.contract import Contract
+from tabship.models.registry.registry import CHAMPION, Registry
 from tabship.models.training.cache import cache_key
 
 STATE, HISTORY = "state.json", "history.jsonl"
@@ -116,7 +117,7 @@ def retrain(
     if report_path is None and request.trigger not in ("manual", "schedule"):
         report_path = _latest_report(project, name)  # the alert came from the monitor's last run
     report = _read_report(report_path)
-    registry = Registry(project, name, run.train.experiment)
+    registry = Registry.for_config(project, run.train)
     champion = registry.alias(CHAMPION)
     if champion is None:
         raise NoChampionError(
@@ -143,7 +144,10 @@ def retrain(
     atomic_write_json(folder / STATE, {"last_started": clock, "trigger": request.trigger})
 
     feedback_dir = _feedback_dir(run.data.feedback_dir, name)
-    batch = _gather_feedback(project, feedback_dir, champion, request, name, say)
+    # The champion's contract and dataset version, read once and handed to each step.
+    _, contract, fields = champion_reference(champion)
+    trained_on = _version_of(project, contract.dataset, contract.dataset_version)
+    batch = _gather_feedback(project, feedback_dir, contract, fields, trained_on, request, say)
     outcome.feedback = batch.to_dict()
     if request.data_file is not None:
         added = add_user_file(feedback_dir, request.data_file)
@@ -155,8 +159,8 @@ def retrain(
         f"{result.rows_quarantined:,} quarantined -> version {result.version}"
     )
     outcome.dataset_version = result.version
-    new_rows = _rows_since(project, run.data.name, result.version, registry, champion.run_id)
-    if new_rows is not None and new_rows < max(config.min_new_rows, 1) and not request.force:
+    new_rows = result.rows_accepted - int(trained_on.rows["accepted"])
+    if new_rows < max(config.min_new_rows, 1) and not request.force:
         outcome.reasons.append(
             f"{new_rows} rows more than the champion's dataset version; min_new_rows is "
             f"{config.min_new_rows} (wait for labels, or give --force)"
@@ -164,7 +168,7 @@ def retrain(
         return _finish(folder, outcome, started)
 
     challenge = Challenge(config.promotion, request.trigger, report)
-    trained = train_run(project, run, cache_key(project, run), say, challenge)
+    trained = train_run(project, run, cache_key(project, run), say, challenge, result.version)
     outcome.status = trained.status if trained.status != "gate_failed" else "refused"
     outcome.challenger = trained.model_version
     outcome.run_id = trained.run_id
@@ -192,22 +196,24 @@ def _feedback_dir(folder: Path | None, name: str) -> Path:
 def _gather_feedback(
     project: Project,
     folder: Path,
-    champion: VersionInfo,
+    contract: Contract,
+    fields: list[FieldSpec],
+    trained_on: Manifest,
     request: RetrainRequest,
-    name: str,
     say: Progress,
 ) -> FeedbackBatch:
-    """The log's labelled rows that no feedback file holds yet, appended as a new file in FOLDER."""
-    _, contract, fields = champion_reference(champion)
+    """The log's labelled rows that no feedback file holds yet, appended as a new file in FOLDER.
+    CONTRACT, FIELDS and TRAINED_ON (its dataset version) are the champion's."""
+    name = contract.model_name
     logs = model_logs(project, request.log_path, name)
     compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
     say(f"log: {compacted.rows_written:,} new predictions compacted from {logs.predictions}")
     logged = read_window(logs.compacted)
-    negative = negative_label(project, contract)
+    negative = other_label(trained_on, contract.positive_label)
     labels = read_labels(request.labels or logs.labels, contract.positive_label, negative)
     if negative is None:
         raise RetrainError(f"{name}: the champion's dataset version does not name its other label")
-    columns = _dataset_columns(project, contract.dataset, contract.dataset_version)
+    columns = list(trained_on.columns)
     if logged.height == 0 or labels.frame.height == 0:
         say("feedback: no labelled predictions yet")
         return FeedbackBatch(logged.height, 0, 0, 0, None)
@@ -229,20 +235,9 @@ def _gather_feedback(
     )
 
 
-def _dataset_columns(project: Project, dataset: str, version: str) -> list[str]:
+def _version_of(project: Project, dataset: str, version: str) -> Manifest:
+    """DATASET's VERSION, as the store lists it."""
     for manifest in list_versions(dataset, project.store):
         if manifest.version == version:
-            return list(manifest.columns)
+            return manifest
     raise RetrainError(f"{dataset}: version {version} is not in the store {project.store}")
-
-
-def _rows_since(
-    project: Project, dataset: str, version: str, registry: Registry, run_id: str
-) -> int | None:
-    """Accepted rows in VERSION beyond those of the champion's dataset version (None: unknown)."""
-    tags = registry.client.get_run(run_id).data.tags
-    trained_on = tags.get("tabship.dataset_version")
-    counts = {m.version: int(m.rows["accepted"]) for m in list_versions(dataset, project.store)}
-    if trained_on not in counts or version not in counts:
-        return None
-    return counts[version] - counts[trained_on]

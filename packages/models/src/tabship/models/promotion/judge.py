@@ -45,10 +45,10 @@ def score_champion(
     champion = registry.alias(CHAMPION)
     if champion is None:
         return None
-    run = registry.client.get_run(champion.run_id)
-    logged = {m: run.data.metrics.get(f"holdout_{m}") for m in METRICS}
+    metrics, tags = registry.run_record(champion.run_id)
+    logged = {m: metrics.get(f"holdout_{m}") for m in METRICS}
     wanted = scoring_tags(data, threshold)
-    if all(run.data.tags.get(k) == v for k, v in wanted.items()) and None not in logged.values():
+    if all(tags.get(k) == v for k, v in wanted.items()) and None not in logged.values():
         return {m: float(v) for m, v in logged.items() if v is not None}
     return binary_metrics(data.y_holdout, champion_scores(registry, champion, data), threshold)
 

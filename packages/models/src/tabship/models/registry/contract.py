@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import mlflow
 
 from tabship.data import FieldSpec, IntegrityError, fields_to_json, file_sha256, verify_files
+from tabship.models.registry.files import FIELDS_FILE, MODEL_FILE, PIPELINE_FILE
 
 if TYPE_CHECKING:
     from tabship.models.registry.registry import Registry, VersionInfo
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
 CONTRACT_FORMAT = 1
 CONTRACT_ARTIFACT = "contract"
 CONTRACT_FILE = "contract.json"
-MODEL_FILE = "model.lgb"
-PIPELINE_FILE = "pipeline.json"
-FIELDS_FILE = "request_schema.json"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ models must not import serving, and a POST needs nothing more.
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from typing import Any
@@ -66,3 +67,13 @@ def _message(body: bytes) -> str:
     if isinstance(document, dict) and "message" in document:
         return str(document["message"])
     return body.decode("utf-8", "replace").strip()[:200] or "no body"
+
+
+def reload_service(url: str) -> tuple[dict[str, Any] | None, str | None]:
+    """After the registry moved: POST URL's reload with $TABSHIP_RELOAD_TOKEN. (The service's
+    answer, None), or (None, why it did not reload): the move stands either way, and the caller
+    says so. Rollback and retrain share it."""
+    try:
+        return notify_reload(url, os.environ.get(TOKEN_ENV)), None
+    except NotifyError as error:
+        return None, str(error)

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from tabship.data import Project
 from tabship.features import FittedPipeline, load_pipeline
+from tabship.models.config import TrainConfig, load_train_config
 
 # MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
 logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -51,6 +52,17 @@ class VersionInfo:
 
 class Registry:
     """One registered model in one MLflow tracking store."""
+
+    @classmethod
+    def for_config(cls, project: Project, config: TrainConfig) -> Registry:
+        """The registry of the model a dataset's train.yaml names (already parsed: a run hands
+        its RunConfig's)."""
+        return cls(project, config.model_name, config.experiment)
+
+    @classmethod
+    def for_dataset(cls, project: Project, dataset: str | None = None) -> Registry:
+        """The registry of DATASET's model (default: the project's default dataset)."""
+        return cls.for_config(project, load_train_config(project.dataset(dataset)))
 
     def __init__(self, project: Project, model_name: str, experiment: str) -> None:
         self.uri = project.tracking_uri
@@ -214,3 +226,8 @@ class Registry:
     def run_metrics(self, run_id: str) -> Mapping[str, float]:
         """The metrics logged by a run."""
         return dict(self.client.get_run(run_id).data.metrics)
+
+    def run_record(self, run_id: str) -> tuple[Mapping[str, float], Mapping[str, str]]:
+        """The metrics and the tags logged by a run, in one call to the store."""
+        data = self.client.get_run(run_id).data
+        return dict(data.metrics), dict(data.tags)

@@ -73,9 +73,13 @@ def load_training_data(
     progress: Callable[[str], None] | None = None,
     columns: Sequence[str] | None = None,
     categories: Sequence[str] = (),
+    version: str | None = None,
 ) -> TrainingData:
     """Ingest the configured sources (idempotent: an existing version is reused), then load it
-    (COLUMNS and CATEGORIES: see `load_version`)."""
+    (COLUMNS and CATEGORIES: see `load_version`). A caller that has just ingested (a retrain)
+    hands its VERSION, and the raw files are not read and hashed a second time."""
+    if version is not None:
+        return load_version(project, config, version, columns, categories)
     result = ingest(config, store=project.store)
     if progress is not None:
         progress(

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tabship.data import FieldSpec, fields_from_json, verify_files
+from tabship.models import FIELDS_FILE as SCHEMA_FILE
+from tabship.models import MODEL_FILE, PIPELINE_FILE
 
 if TYPE_CHECKING:
     import lightgbm as lgb
 
     from tabship.features import FittedPipeline
 
-MODEL_FILE = "model.lgb"
-PIPELINE_FILE = "pipeline.json"
-SCHEMA_FILE = "request_schema.json"
 META_FILE = "metadata.json"
 
 

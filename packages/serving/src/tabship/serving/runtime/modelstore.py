@@ -98,7 +98,7 @@ def store_alias(project: Project, dataset: str | None, alias: str) -> StoredMode
     if project.uses_embedded_tracking and not (project.mlruns / "mlflow.db").is_file():
         # Opening the registry would create an empty one: there is nothing to serve yet.
         raise NoChampionError(f"{project.mlruns}: no registry yet: {REMEDY}")
-    registry = Registry(project, config.model_name, config.experiment)
+    registry = Registry.for_config(project, config)
     info = registry.alias(alias)
     if info is None:
         return None

@@ -41,11 +41,10 @@ class RegistryWatch:
 
     def state(self) -> State:
         """The run ids the registry's aliases name now."""
-        from tabship.models import CHALLENGER, CHAMPION, Registry, load_train_config
+        from tabship.models import CHALLENGER, CHAMPION, Registry
 
         if self._registry is None:
-            config = load_train_config(self.source.project.dataset(self.source.dataset))
-            self._registry = Registry(self.source.project, config.model_name, config.experiment)
+            self._registry = Registry.for_dataset(self.source.project, self.source.dataset)
         champion = self._registry.alias(CHAMPION)
         challenger = self._registry.alias(CHALLENGER) if self.reloader.shadow else None
         return (champion.run_id if champion else None, challenger.run_id if challenger else None)

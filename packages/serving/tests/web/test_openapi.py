@@ -14,7 +14,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from .conftest import Server
+from ..conftest import Server
 
 HERE = Path(__file__).resolve().parent
 STATUSES = ("400", "401", "413", "415", "422")

@@ -1,10 +1,12 @@
 """The receiver's parts without a server: its config (secrets from the environment or files, one
 line per fault), the mapping of alerts to retrain requests, the dedup key and window, and the
-signature check. The HTTP side, with a real Alertmanager, is in tests/monitoring/test_receiver.py."""
+signature check. The HTTP side, with a real Alertmanager, is in tests/receiver/."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from tabship.models.receiver.config import (
 )
 from tabship.models.receiver.dedup import RecentKeys
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 ENV = {"TOKEN": "t0ken", "CI": "ci-token"}
 DATASETS = {"tabship-adult": "adult", "tabship-bank": "bank"}
 
@@ -190,3 +192,19 @@ def test_bearer_and_signature_checks() -> None:
     assert not authorized("", sign(body + b"x", secret), body, None, secret)
     assert not authorized("Bearer tok", sign(body, secret), body, None, b"other")
     assert sign(body, secret).startswith("sha256=") and len(sign(body, secret)) == 7 + 64
+
+
+def test_the_receiver_loads_no_heavy_library() -> None:
+    """The receiver is a deployable of its own: importing it (and the models package's API
+    module it lives in) loads none of the training stack. import-linter keeps it off the other
+    folders of tabship.models; this checks what actually loads, in a fresh interpreter."""
+    heavy = ("lightgbm", "mlflow", "dask", "distributed", "matplotlib", "sklearn", "scipy",
+             "pandas", "numpy", "polars", "pyarrow", "pandera")  # fmt: skip
+    code = (
+        "import sys\n"
+        "import tabship.models.receiver.server, tabship.models.receiver.dispatch\n"
+        "import tabship.models.receiver.config, tabship.models.receiver.queue\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

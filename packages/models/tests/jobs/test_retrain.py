@@ -20,7 +20,7 @@ from tabship.models.cli import EXIT_REFUSED, EXIT_SKIPPED, main
 if TYPE_CHECKING:
     from packages.models.tests.conftest import LogWriter
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 NUMERIC = {"age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week"}
 
 

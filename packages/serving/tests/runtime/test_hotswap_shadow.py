@@ -27,7 +27,7 @@ from tabship.serving.runtime.predictlog import read_log
 from tabship.serving.runtime.served import load_scorer
 from tabship.serving.simulate.covariate import records
 
-from .conftest import Shadowed, served_version, stored_fields, swap_registry, wait_for
+from ..conftest import Shadowed, served_version, stored_fields, swap_registry, wait_for
 
 
 def _shadow_lines(log_path: Path) -> pd.DataFrame:

@@ -197,7 +197,7 @@ def test_quarantine_above_limit_fails_but_keeps_the_quarantine(
     assert len(check.versions(loans.store)) == 1
 
 
-ADULT = Path(__file__).resolve().parents[3] / "data" / "raw"
+ADULT = Path(__file__).resolve().parents[4] / "data" / "raw"
 ADULT_CONFIG = ADULT.parents[1] / "configs" / "datasets" / "adult" / "data.yaml"
 
 

@@ -19,7 +19,7 @@ from tabship.data import (
 from tabship.serving.errors import from_pydantic, normalise
 from tabship.serving.web.schema import example_record, records_adapter
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import tabship.data as td
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, RunCli
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 CONFIG = REPO / "configs" / "datasets" / "adult" / "data.yaml"
 
 

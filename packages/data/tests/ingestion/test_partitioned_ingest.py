@@ -18,7 +18,7 @@ import tabship.data as td
 if TYPE_CHECKING:
     from packages.data.tests.conftest import Checks, MakeLoans
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 # (partition, row, column, value): bad rows planted in three of the four partitions.
 PLANTED: list[tuple[int, int, str, int | str]] = [
     (0, 7, "age", 300),

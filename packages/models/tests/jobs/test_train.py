@@ -15,7 +15,7 @@ from tabship.data import project_at
 from tabship.models import Registry, fit_model, load_run_config, train
 from tabship.models.cli import EXIT_GATE, main
 
-from .conftest import training_data
+from ..conftest import training_data
 
 
 def registry_of(root: Path) -> Registry:

@@ -24,7 +24,7 @@ from tabship.serving.web.admin import reload_route
 from tabship.serving.web.middleware import GuardMiddleware
 from tabship.serving.web.routes import routes_app
 
-from .conftest import Project
+from ..conftest import Project
 
 
 def _post(app: Any, path: str, **kwargs: Any) -> httpx.Response:

@@ -27,7 +27,7 @@ import pytest
 from tabship.models import CHAMPION
 from tabship.serving.runtime.predictlog import read_log
 
-from .conftest import (
+from ..conftest import (
     Project,
     Server,
     Shadowed,

@@ -19,7 +19,7 @@ from tabship.serving.runtime.served import load_scorer
 from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
 from tabship.serving.simulate.covariate import records
 
-from .conftest import Project
+from ..conftest import Project
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,12 @@ import httpx
 import pytest
 
 from tabship.data import IntegrityError, project_at
+from tabship.models import MODEL_FILE
 from tabship.serving.cli import main
-from tabship.serving.runtime.artifact import MODEL_FILE, load_artifact
+from tabship.serving.runtime.artifact import load_artifact
 from tabship.serving.runtime.modelstore import store_champion
 
-from .conftest import Project, own_home, start_server, stop_server
+from ..conftest import Project, own_home, start_server, stop_server
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_serve_without_a_champion_says_so_in_one_line(
 ) -> None:
     monkeypatch.delenv("TABSHIP_MODEL_TAG", raising=False)
     root = tmp_path / "untrained"
-    shutil.copytree(Path(__file__).resolve().parents[3] / "configs", root / "configs")
+    shutil.copytree(Path(__file__).resolve().parents[4] / "configs", root / "configs")
     assert main(["serve", "--project", str(root)]) == 4
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "invoke train" in err

@@ -17,9 +17,9 @@ import pytest
 
 from tabship.serving.cli import main
 
-from .conftest import Project, Server
+from ..conftest import Project, Server
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 SHIFTS = ["--offset", "age=0.2", "--move", "workclass:Private>Self-emp-inc=0.1",
           "--label-rate", "0.3", "--flip", "sex=Female@0.5", "--break", "fnlwgt=scale:10"]  # fmt: skip
