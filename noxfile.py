@@ -42,7 +42,9 @@ RETRAIN_OUTCOME = str(ROOT / "dist" / "retrain" / "outcome.json")  # `nox -s pro
 def sync(session: nox.Session, *groups: str, package: str = "", only: bool = False) -> None:
     """Install the locked workspace (or PACKAGE and its dependencies) with GROUPS, or ONLY them."""
     env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
-    session.run_install(*uv_sync(*groups, package=package, only=only), env=env, external=True)
+    # stderr=None: nox would merge uv's lines into stdout, and `--json` means one JSON document.
+    uv = uv_sync(*groups, package=package, only=only)
+    session.run_install(*uv, env=env, external=True, stderr=None)
 
 
 def dev(session: nox.Session, *args: str) -> None:
@@ -53,7 +55,10 @@ def dev(session: nox.Session, *args: str) -> None:
 def run_cli(session: nox.Session, package: str, *args: str, codes: Sequence[int] = (0,)) -> None:
     """`tabship-PACKAGE ARGS POSARGS` in a venv holding that package and what it depends on."""
     sync(session, package=package)
-    session.run(f"tabship-{package}", *args, *session.posargs, env=JOB_ENV, success_codes=codes)
+    session.run(
+        f"tabship-{package}", *args, *session.posargs, env=JOB_ENV, success_codes=codes,
+        stderr=None,  # progress and errors stay on stderr: stdout is the command's own
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)

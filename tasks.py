@@ -171,15 +171,23 @@ def predict(
         "dataset": DATASET_HELP,
         "window": "newest logged predictions to judge (default 10000)",
         "pushgateway": "push the figures to this Pushgateway URL",
+        "log": "the monitoring folder (default: the project's, or $TABSHIP_PREDICTION_LOG)",
+        "labels": "a folder of prediction_id,label CSV files",
+        "no_plots": "write no PNG plots",
         "json": "print one JSON object",
     }
 )
 def monitor(
-    c: Context, dataset: str = "", window: int = 0, pushgateway: str = "", json: bool = False
-) -> None:
+    c: Context, dataset: str = "", window: int = 0, pushgateway: str = "", log: str = "",
+    labels: str = "", no_plots: bool = False, json: bool = False,
+) -> None:  # fmt: skip
     """Drift, estimated and live performance of the champion's predictions (nox -s monitor)."""
     args = [*_dataset(dataset), *(["--window", str(window)] if window else [])]
     args += ["--pushgateway", pushgateway] if pushgateway else []
+    # nox runs in the repository's root: a folder relative to where invoke started must not move.
+    args += ["--log", str(Path(log).resolve())] if log else []
+    args += ["--labels", str(Path(labels).resolve())] if labels else []
+    args += ["--no-plots"] if no_plots else []
     _nox(c, "monitor", *args, *(["--json"] if json else []))
 
 

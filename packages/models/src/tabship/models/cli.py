@@ -262,7 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     monitor.add_argument(
         "--margin", type=float, default=0.02, help="allowed drop below the holdout figures"
     )
-    monitor.add_argument("--log", type=Path, help="the service's prediction log folder")
+    monitor.add_argument("--log", type=Path, help="the monitoring folder: the prediction log, its "
+                         "compacted rows and the labels (default: the project's)")  # fmt: skip
     monitor.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
     monitor.add_argument("--pushgateway", help="push the figures to this Pushgateway URL")
     monitor.add_argument("--no-plots", action="store_true", help="write no PNG plots")
@@ -277,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrain.add_argument("--report", type=Path, help="the monitor report that caused it")
     retrain.add_argument("--force", action="store_true", help="ignore the cooldown and row minimum")
     retrain.add_argument("--data", type=Path, help="a file of labelled rows to append as well")
-    retrain.add_argument("--log", type=Path, help="the service's prediction log folder")
+    retrain.add_argument("--log", type=Path, help="the monitoring folder (as monitor --log)")
     retrain.add_argument("--labels", type=Path, help="folder of prediction_id,label CSV files")
     retrain.add_argument("--outcome", type=Path, help="also write the outcome JSON to this file")
     retrain.add_argument(
