@@ -189,3 +189,15 @@ def test_the_default_spec_is_valid_and_the_cli_reports_it(
     assert "fitted on 20 rows, 9 features" in capsys.readouterr().out
     assert main(["check", str(tmp_path / "missing.yaml")]) == 1
     assert "missing.yaml: no such file" in capsys.readouterr().err
+
+
+def test_a_spec_with_an_alias_or_a_python_tag_is_one_line(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [x, x, x]\nb: [*a, *a, *a]\n", encoding="utf-8")
+    with pytest.raises(SpecError, match=r"bomb.yaml:2: not valid YAML: YAML aliases"):
+        load_spec(bomb)
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("a: !!python/object/apply:os.system ['true']\n", encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_spec(tagged)
+    assert "\n" not in str(caught.value) and "tagged.yaml:1: not valid YAML" in str(caught.value)

@@ -135,6 +135,22 @@ def spec_from_dict(raw: Mapping[str, Any], where: str = "<memory>") -> FeatureSp
     )
 
 
+# As tabship.data's config reader (yamlfile.py), which this package cannot import: a spec is
+# small and written by people, so a large file or an alias (*name), which only an expansion
+# bomb needs, is refused in one line.
+MAX_SPEC_BYTES = 1024 * 1024
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
 def load_spec(path: Path) -> FeatureSpec:
     """Read a feature specification from a YAML file; every fault is one line naming the file.
 
@@ -142,13 +158,24 @@ def load_spec(path: Path) -> FeatureSpec:
     through tabship.data, which would bring polars, pandera and pyarrow along.)
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as handle:
+            data = handle.read(MAX_SPEC_BYTES + 1)
+        if len(data) > MAX_SPEC_BYTES:
+            raise SpecError(
+                f"{path}: larger than {MAX_SPEC_BYTES // 1024} KiB, too large for a spec"
+            )
+        raw = yaml.load(data.decode("utf-8"), Loader=_NoAliasLoader)  # noqa: S506  (SafeLoader)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{path}: cannot read: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())
+        raise SpecError(f"{where}: not valid YAML: {problem[:200]}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise SpecError(f"{path}: not valid YAML: {str(exc).splitlines()[0][:200]}") from None
     if not isinstance(raw, dict):
         raise SpecError(f"{path}: expected a mapping at the top level")
     return spec_from_dict(raw, str(path))

@@ -20,6 +20,7 @@ from pandera.errors import SchemaErrors
 
 from tabship.data.config.dataset import DatasetConfig
 from tabship.data.errors import ConfigError, DataError
+from tabship.data.yamlfile import parse_config, read_config_text
 
 # Column names of a failures frame: one row per (row, column, check) that failed.
 FAILURE_SCHEMA: dict[str, pl.DataType] = {
@@ -49,14 +50,14 @@ def empty_failures() -> pl.DataFrame:
 def load_schema(config: DatasetConfig) -> DatasetSchema:
     """Load CONFIG's pandera YAML and check that it agrees with the config's columns and target."""
     path = config.schema_path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the schema: {exc.strerror or exc}") from None
+    text = read_config_text(path)
+    # Checked by our reader first (size, aliases, tags: one line each); pandera reads it again.
+    parse_config(text, path)
     try:
         loaded: Any = pandera_io.from_yaml(text)  # type: ignore[no-untyped-call]
     except Exception as exc:  # pandera raises assorted types for a bad document
-        raise ConfigError(f"{path}: not a pandera polars schema: {exc}") from None
+        problem = " ".join(str(exc).split())[:300]  # pandera's messages span lines
+        raise ConfigError(f"{path}: not a pandera polars schema: {problem}") from None
     if not isinstance(loaded, pa_pl.DataFrameSchema):
         raise ConfigError(f"{path}: expected a pandera polars DataFrameSchema")
     schema: pa_pl.DataFrameSchema = loaded
