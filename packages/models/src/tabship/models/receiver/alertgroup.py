@@ -83,6 +83,8 @@ def parse_group(body: bytes) -> AlertGroup:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PayloadError(f"the body is not JSON: {error}") from None
+    except RecursionError:  # a body nested thousands deep: json's parser gives up, so do we
+        raise PayloadError("the body is nested too deeply") from None
     if not isinstance(raw, dict):
         raise PayloadError("the body must be a JSON object")
     if raw.get("version") != "4":

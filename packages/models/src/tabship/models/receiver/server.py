@@ -5,6 +5,10 @@ A POST to the configured path is authenticated (bearer token or HMAC signature, 
 config), deduplicated by its alert group's key and fingerprints, and queued for the worker
 thread. The answer comes before any dispatch starts. `GET /healthz` answers 200 without auth.
 
+Bounded whatever a client does: a body over 1 MiB is a 413 unread, one nested too deeply a 400, a
+client that stops sending is closed after READ_TIMEOUT, and past MAX_CONNECTIONS open at once a
+new connection gets a 503 and is closed, so no client can hold the receiver's threads.
+
 The standard library's ThreadingHTTPServer serves it: one small JSON endpoint behind loopback or
 a proxy needs no web framework, and the models package gains no dependency.
 """
@@ -35,6 +39,12 @@ from tabship.models.receiver.queue import DispatchQueue
 
 log = logging.getLogger("tabship.receiver")
 MAX_BODY = 1 << 20  # Alertmanager's max_alerts: 20 keeps a notification far below 1 MiB
+# A client has this long for each read of its request, headers and body alike, then the
+# connection closes: a slow or silent client cannot hold a thread.
+READ_TIMEOUT = 10.0
+# Connections served at once; the next gets a 503 at once and is closed. Alertmanager sends a
+# notification per group and retries, so a handful is plenty.
+MAX_CONNECTIONS = 32
 # A local job runs one at a time with at most one more waiting: that one retrains on all the
 # data there is when it starts, so a third request would add nothing. CI servers queue their own.
 PENDING = {"local": 1, "gitlab": 32, "github": 32, "jenkins": 32}
@@ -106,6 +116,7 @@ class Receiver:
 class _Handler(http.server.BaseHTTPRequestHandler):
     receiver: Receiver
     server_version = "tabship-receiver"
+    timeout = READ_TIMEOUT  # socketserver sets it on the connection's socket
 
     def _send(self, status: int, document: Mapping[str, Any]) -> None:
         body = json.dumps(document).encode()
@@ -134,7 +145,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True  # the body stays unread
             self._send(413, {"error": f"the body is over {MAX_BODY} bytes"})
             return
-        status, document = self.receiver.answer(self.headers, self.rfile.read(int(length)))
+        try:
+            body = self.rfile.read(int(length))
+        except TimeoutError:
+            self.close_connection = True  # too slow: no answer is owed, and no thread is held
+            log.info("%s: closed, the body did not arrive within %g s", self.address_string(),
+                     READ_TIMEOUT)  # fmt: skip
+            return
+        status, document = self.receiver.answer(self.headers, body)
         self._send(status, document)
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -142,7 +160,38 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class ReceiverServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS of them."""
+
     daemon_threads = True
+    busy_answer = (
+        b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        b"Retry-After: 1\r\nConnection: close\r\nContent-Length: 38\r\n\r\n"
+        b'{"error": "too many connections open"}'
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(self.busy_answer)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 def make_server(receiver: Receiver, host: str, port: int) -> ReceiverServer:
