@@ -177,7 +177,7 @@ def test_only_the_bearer_token_or_a_valid_signature_gets_in(
         {"Authorization": f"Basic {TOKEN}"},
         {SIGNATURE_HEADER: sign(body, b"another-secret")},
         {SIGNATURE_HEADER: sign(body + b" ", SECRET.encode())},  # signed another body
-        {SIGNATURE_HEADER: sign(body, SECRET.encode()).removeprefix("sha256=")},
+        {SIGNATURE_HEADER: sign(body, SECRET.encode()).split(",")[1]},  # no time: replayable
     ]
     for extra in refused:
         status, answer, _ = post(url, body, {**json_type, **extra})

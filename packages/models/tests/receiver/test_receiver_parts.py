@@ -191,7 +191,22 @@ def test_bearer_and_signature_checks() -> None:
     assert authorized("", sign(body, secret), body, None, secret)
     assert not authorized("", sign(body + b"x", secret), body, None, secret)
     assert not authorized("Bearer tok", sign(body, secret), body, None, b"other")
-    assert sign(body, secret).startswith("sha256=") and len(sign(body, secret)) == 7 + 64
+    stamp, digest = sign(body, secret, 1_700_000_000).split(",")
+    assert stamp == "t=1700000000" and digest.startswith("sha256=") and len(digest) == 7 + 64
+
+
+def test_a_signature_is_good_for_five_minutes_and_then_a_replay_is_refused() -> None:
+    """Issue 28, point 9: the timestamp is signed with the body, and an old one is refused."""
+    body, secret, signed_at = b'{"a": 1}', b"s3cret", 1_700_000_000
+    header = sign(body, secret, signed_at)
+    assert authorized("", header, body, None, secret, now=signed_at + 299)
+    assert not authorized("", header, body, None, secret, now=signed_at + 301)  # a replay
+    assert not authorized("", header, body, None, secret, now=signed_at - 301)
+    moved = header.replace("t=1700000000", f"t={signed_at + 600}")  # a new time, the old HMAC
+    assert not authorized("", moved, body, None, secret, now=signed_at + 600)
+    bare = header.split(",")[1]  # the body's HMAC alone, as signatures used to be
+    assert not authorized("", bare, body, None, secret, now=signed_at)
+    assert not authorized("", "t=abc,sha256=00", body, None, secret, now=signed_at)
 
 
 def test_the_receiver_loads_no_heavy_library() -> None:

@@ -15,6 +15,7 @@ a proxy needs no web framework, and the models package gains no dependency.
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import logging
@@ -49,7 +50,8 @@ MAX_CONNECTIONS = 32
 # data there is when it starts, so a third request would add nothing. CI servers queue their own.
 PENDING = {"local": 1, "gitlab": 32, "github": 32, "jenkins": 32}
 UNAUTHORIZED = (
-    f"unauthorized: send 'Authorization: Bearer TOKEN' or '{SIGNATURE_HEADER}: sha256=HMAC'"
+    f"unauthorized: send 'Authorization: Bearer TOKEN' or "
+    f"'{SIGNATURE_HEADER}: t=UNIX_SECONDS,sha256=HMAC' (signed within 5 minutes)"
 )
 
 Answer = tuple[int, dict[str, Any]]
@@ -175,10 +177,8 @@ class ReceiverServer(http.server.ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
-            try:
+            with contextlib.suppress(OSError):  # a client gone already needs no answer
                 request.sendall(self.busy_answer)
-            except OSError:
-                pass
             self.shutdown_request(request)
             return
         try:
