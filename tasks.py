@@ -7,10 +7,23 @@ pre-commit hooks and CI run.
 from __future__ import annotations
 
 import shlex
+import subprocess
 from pathlib import Path
 
 from invoke.context import Context
+from invoke.exceptions import Exit
 from invoke.tasks import task
+
+
+def _nox_uncaptured(session: str, *args: str) -> None:
+    """As _nox, for a server: its output goes straight to the terminal. invoke's runner keeps
+    everything it captures and joins it on each read, so a long-running, chatty server made it
+    slower and slower to drain the pipe, until the worker blocked writing to it (a 422 echoing a
+    10 MB field name stalled /healthz for 39 s)."""
+    command = ["nox", "-s", session, *(["--", *args] if args else [])]
+    code = subprocess.call(command)
+    if code:
+        raise Exit(code=code)
 
 
 def _nox(c: Context, session: str, *args: str) -> None:
@@ -146,7 +159,7 @@ def bento(c: Context, dataset: str = "") -> None:
 )
 def serve(c: Context, port: int = 3000, host: str = "127.0.0.1", dataset: str = "") -> None:
     """Serve the current champion with BentoML (nox -s serve)."""
-    _nox(c, "serve", "--port", str(port), "--host", host, *_dataset(dataset))
+    _nox_uncaptured("serve", "--port", str(port), "--host", host, *_dataset(dataset))
 
 
 @task(

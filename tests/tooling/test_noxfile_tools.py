@@ -59,3 +59,32 @@ def test_an_unknown_benchmark_runs_nothing(
     assert bench_run.main(["train", "nonsense", "--json"]) == 2
     error = capsys.readouterr().err
     assert "no benchmark nonsense" in error and "data, monitor" in error
+
+
+def test_invoke_serve_runs_nox_without_capturing_the_server_s_output(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """invoke's runner keeps all it captures and joins it on each read: a server's output must
+    not go through it (issue 28, point 3)."""
+    from invoke.context import Context
+
+    spec = importlib.util.spec_from_file_location("tasks_under_test", ROOT / "tasks.py")
+    assert spec is not None and spec.loader is not None
+    tasks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tasks)
+    calls: list[list[str]] = []
+
+    def call(command: list[str]) -> int:
+        calls.append(command)
+        return 0
+
+    monkeypatch.setattr(tasks.subprocess, "call", call)
+
+    class Uncaptured(Context):
+        def run(self, command: str, **kwargs: object) -> None:  # type: ignore[override]
+            raise AssertionError(f"ran through invoke's capturing runner: {command}")
+
+    tasks.serve(Uncaptured(), port=3001, dataset="adult")
+    assert calls == [
+        ["nox", "-s", "serve", "--", "--port", "3001", "--host", "127.0.0.1", "--dataset", "adult"]
+    ]

@@ -249,3 +249,15 @@ def test_auth_when_a_token_is_set(project: Project, holdout: list[dict[str, Any]
     finally:
         stop_server(guarded.process)
     assert guarded.process.poll() is not None
+
+
+def test_an_echoed_name_is_capped_in_the_answer(
+    server: Server, holdout: list[dict[str, Any]]
+) -> None:
+    """A field name of 1 MB comes back as 200 characters and a count (issue 28, point 3)."""
+    name = "x" * 1_000_000
+    response = _post(server, "/predict", {"records": [{**holdout[0], name: 1}]})
+    assert response.status_code == 422
+    assert len(response.content) < 2_000
+    (detail,) = response.json()["details"]
+    assert detail["field"] == "x" * 200 + "... (999,800 more characters)"

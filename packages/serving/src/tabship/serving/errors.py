@@ -18,6 +18,19 @@ from typing import Any
 
 from bentoml.exceptions import BentoMLException
 
+# An echoed name or message is cut to this many characters: a 10 MB field name must not come back
+# 10 MB long in the answer and in the log line (issue 28: it stalled a worker whose stderr was a
+# pipe read slowly).
+ECHO_LIMIT = 200
+
+
+def capped(text: str, limit: int = ECHO_LIMIT) -> str:
+    """TEXT, or its first LIMIT characters and how many more there were."""
+    return (
+        text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+    )
+
+
 # Names of the request bodies' top-level keys: a location that starts with one is inside it.
 BODY_KEYS = ("records", "columns", "top_k")
 # The status and code per situation; clients can rely on these codes.
@@ -97,10 +110,10 @@ def from_pydantic(errors: Iterable[Mapping[str, Any]]) -> ErrorBody:
         record, name = _location(error.get("loc") or ())
         details.append(
             Detail(
-                type=str(error.get("type")),
-                message=str(error.get("msg")),
+                type=capped(str(error.get("type"))),
+                message=capped(str(error.get("msg"))),
                 record=record,
-                field=name,
+                field=None if name is None else capped(str(name)),
             )
         )
     if details and all(d.type == "json_invalid" for d in details):
@@ -125,16 +138,26 @@ def normalise(status: int, body: bytes) -> ErrorBody:
         except ValueError:
             ours = None
         if isinstance(ours, dict) and "error" in ours and "details" in ours:
-            details = [Detail(**d) for d in ours["details"]]
-            return ErrorBody(status, ours["error"], ours["message"], details)
-        return ErrorBody(status, CODES.get(status, "bad_request"), text)
+            details = [_capped_detail(d) for d in ours["details"]]
+            return ErrorBody(status, ours["error"], capped(str(ours["message"])), details)
+        return ErrorBody(status, CODES.get(status, "bad_request"), capped(text))
     if isinstance(parsed, dict) and {"error", "message", "details"} <= parsed.keys():
-        return ErrorBody(
-            status, parsed["error"], parsed["message"], [Detail(**d) for d in parsed["details"]]
-        )
+        details = [_capped_detail(d) for d in parsed["details"]]
+        return ErrorBody(status, parsed["error"], capped(str(parsed["message"])), details)
     if status >= 500:
         return ErrorBody(status, "internal_error", "an unexpected error; see the server log")
     text = body.decode("utf-8", "replace").strip() or HTTPStatus(status).phrase
     if isinstance(parsed, dict) and "error" in parsed:
         text = str(parsed["error"])
-    return ErrorBody(status, CODES.get(status, "bad_request"), text[:500])
+    return ErrorBody(status, CODES.get(status, "bad_request"), capped(text))
+
+
+def _capped_detail(raw: Mapping[str, Any]) -> Detail:
+    """A detail read back from a body, its texts capped."""
+    name = raw.get("field")
+    return Detail(
+        type=capped(str(raw.get("type"))),
+        message=capped(str(raw.get("message"))),
+        record=raw.get("record"),
+        field=None if name is None else capped(str(name)),
+    )

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
-from tabship.serving.errors import ErrorBody, normalise
+from tabship.serving.errors import ErrorBody, capped, normalise
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -215,7 +215,7 @@ def _log(scope: Scope, error: ErrorBody, started: float) -> None:
         "request refused",
         extra={
             "event": "client_error" if error.status < 500 else "server_error",
-            "path": scope["path"],
+            "path": capped(scope["path"]),
             "method": scope["method"],
             "status": error.status,
             "error": error.error,
