@@ -146,3 +146,23 @@ def test_the_champion_s_logged_holdout_metrics_equal_a_rescore(small_project: Pa
     # Another threshold is not what was logged: the champion is re-scored.
     other = score_champion(registry, data, 0.4)
     assert other is not None and other["accuracy"] != reused["accuracy"]
+
+
+def test_a_corrupted_registry_is_one_line_not_a_cached_success(
+    small_project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28, point 10: the cached answer trusted its record over the registry."""
+    root = ["--root", str(small_project)]
+    assert main([*root, "train"]) == 0
+    database = small_project / "mlruns" / "mlflow.db"
+    database.write_bytes(b"not a database, " * 4096)
+    capsys.readouterr()
+    assert main([*root, "train"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"error: {database}: the registry cannot be read" in err
+    # Forced, it fails as fast: the registry is opened before any training starts.
+    assert main([*root, "train", "--force"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err  # no progress line: nothing was trained
+    assert "the registry cannot be read" in err

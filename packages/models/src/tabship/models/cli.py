@@ -307,7 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as error:  # every failure becomes one clear line, never a traceback
         kind = type(error).__name__
-        print(f"error: {kind}: {error}", file=sys.stderr)
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else "(no message)"  # libraries chain many lines
+        print(f"error: {kind}: {first[:300]}", file=sys.stderr)
         return EXIT_FAILED
 
 

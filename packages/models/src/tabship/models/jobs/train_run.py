@@ -137,15 +137,17 @@ def train_run(
     config = run.train
     timings: dict[str, float] = {}
 
+    # The registry first: a store that cannot be read fails now, not after the training.
+    registry = Registry.for_config(project, config)
+    opening = time.perf_counter() - started
     say(f"ingest: dataset {config.dataset} (engine {config.engine})")
     data, trained, ingest_seconds = _load_and_fit(project, run, say, dataset_version)
     timings["ingest"] = round(ingest_seconds, 3)
-    timings["train"] = round(time.perf_counter() - started - timings["ingest"], 3)
+    timings["train"] = round(time.perf_counter() - started - opening - timings["ingest"], 3)
     fault_point("trained")
 
     baseline = _fit_baseline(run, data, say)
     say("registry: scoring the champion on this holdout, then registering the candidate")
-    registry = Registry.for_config(project, config)
     champion = registry.alias(CHAMPION)
     gate, verdict = judge(run, data, trained, baseline, registry, champion, challenge)
     if verdict is not None:

@@ -50,6 +50,14 @@ class VersionInfo:
     run_id: str
 
 
+def display_uri(uri: str) -> str:
+    """URI without the credentials it may carry (user:password@host), fit to print or store."""
+    parts = urlsplit(uri)
+    if "@" in parts.netloc:
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+    return uri
+
+
 class Registry:
     """One registered model in one MLflow tracking store."""
 
@@ -76,9 +84,17 @@ class Registry:
             os.environ.pop("MLFLOW_TRACKING_URI", None)
         else:
             os.environ["MLFLOW_TRACKING_URI"] = saved
-        self.client = MlflowClient(self.uri)
         self.name = model_name
-        found = self.client.get_experiment_by_name(experiment)
+        try:
+            self.client = MlflowClient(self.uri)
+            found = self.client.get_experiment_by_name(experiment)
+        except Exception as error:  # MLflow and SQLAlchemy raise many kinds, many lines long
+            first = (
+                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            )
+            raise RegistryError(
+                f"{display_uri(self.uri)}: the registry cannot be read ({first[:200]})"
+            ) from None
         if found is None:
             # Artifacts beside the sqlite file, not in the current directory.
             location = None
@@ -131,11 +147,7 @@ class Registry:
         """Which registry and model this is: the tracking URI and the model name. A restarted
         registry reuses version numbers, so a served model is keyed by this and its run id.
         Credentials in the URI are left out: the identity is written into the served model."""
-        parts = urlsplit(self.uri)
-        uri = self.uri
-        if "@" in parts.netloc:
-            uri = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        return f"{uri}#{self.name}"
+        return f"{display_uri(self.uri)}#{self.name}"
 
     def register(self, booster: lgb.Booster, run_id: str) -> VersionInfo:
         """Log the model (LightGBM's own text format) to RUN_ID and register it as `candidate`."""

@@ -11,10 +11,12 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from tabship.data import Project, atomic_write_json, file_sha256
+from tabship.data import ConfigError, Project, atomic_write_json, file_sha256
 from tabship.models.config import RunConfig
 from tabship.models.result import TrainResult
 
@@ -83,7 +85,33 @@ def read_record(project: Project, key: str) -> TrainResult | None:
     card = record.get("card_path")
     if card and not Path(card).exists():
         return None
+    if not _registered(project, str(record.get("model_name")), str(record.get("model_version"))):
+        return None
     return TrainResult(**{**record, "cached": True})
+
+
+def _registered(project: Project, name: str, version: str) -> bool:
+    """Whether the embedded registry still holds NAME's VERSION: a record is trusted only then.
+    Read with the standard library's sqlite3 (no MLflow: the cached answer stays light). A file
+    that is not a readable database is a ConfigError, not a cached success. A tracking server is
+    trusted as it is (checking it would cost MLflow's import)."""
+    if not project.uses_embedded_tracking:
+        return True
+    database = project.tracking_uri.removeprefix("sqlite:///")
+    if not Path(database).is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)) as db:
+            found = db.execute(
+                "SELECT 1 FROM model_versions WHERE name = ? AND version = ? LIMIT 1",
+                (name, int(version)),
+            ).fetchone()
+    except (sqlite3.DatabaseError, ValueError) as error:
+        raise ConfigError(
+            f"{database}: the registry cannot be read ({error}); restore it from a backup, or "
+            "move it away to start an empty one"
+        ) from None
+    return found is not None
 
 
 def write_record(project: Project, key: str, result: TrainResult) -> None:
