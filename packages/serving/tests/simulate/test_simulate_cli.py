@@ -170,6 +170,21 @@ def test_rows_can_come_from_a_file_instead_of_the_holdout(
     assert document["shifts"][0]["kind"] == "offset"
 
 
+def test_a_source_file_without_rows_is_replayed_once_in_its_order(
+    project: Project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 28, point 11: it drew 5,000 rows with replacement from a 1,000-row file."""
+    holdout = project.holdout().drop(columns=["split", "row_id", "source_file", "source_line"],
+                                     errors="ignore").head(120)  # fmt: skip
+    source = tmp_path / "replay.csv"
+    holdout.to_csv(source, index=False)
+    document = _simulate(capsys, project, "--log", str(tmp_path / "log"), "--labels",
+                         str(tmp_path / "labels"), "--source", str(source))  # fmt: skip
+    logged = _lines(Path(document["log_file"]))
+    assert document["rows"] == len(logged) == 120
+    assert [r["fnlwgt"] for r in logged] == holdout["fnlwgt"].tolist()
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["--source", "/nowhere.csv"], "--source /nowhere.csv: no such file"),
     (["--rows", "0"], "--rows '0': expected a whole number from 1"),

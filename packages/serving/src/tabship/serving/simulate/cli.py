@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tabship.data import Project
+    from tabship.serving.runtime.artifact import Artifact
     from tabship.serving.simulate.traffic import Plan
 
 
@@ -29,10 +31,12 @@ def add_simulate_options(simulate: argparse.ArgumentParser, default_url: str) ->
     add("--to-log", action="store_true",
         help="no service: score in this process and write the project's prediction log")  # fmt: skip
     add("--log", metavar="DIR", help="like --to-log, into this prediction log folder")
-    add("--rows", default="5000", help="records to send (default 5000)")
+    add("--rows", help="records to send (default 5000 holdout rows; with --source, every row of "
+        "the file once, in its order)")  # fmt: skip
     add("--source", metavar="FILE",
-        help="draw rows from this CSV or parquet file (the dataset's column names, the target "
-             "included) instead of the holdout")  # fmt: skip
+        help="rows from this CSV or parquet file (the dataset's column names, the target "
+             "included) instead of the holdout; with --rows N or a resampling shift, N rows "
+             "are drawn from it (with replacement only when N is more than it holds)")  # fmt: skip
     for name, metavar, words in (
         ("shift", "FEATURE=SD", "resample so FEATURE's mean moves by SD standard deviations"),
         ("offset", "FEATURE=SD", "move FEATURE's values by SD standard deviations, nothing else"),
@@ -90,7 +94,8 @@ def parse_plan(args: argparse.Namespace) -> Plan:
         raise ValueError("--url, --to-log and --log: choose one (a service, or a prediction log)")
     rate = None if args.label_rate is None else _share("--label-rate", args.label_rate, zero=True)
     return Plan(
-        rows=_whole("--rows", args.rows, 1),
+        rows=5000 if args.rows is None else _whole("--rows", args.rows, 1),
+        replay=args.source is not None and args.rows is None,
         seed=_whole("--seed", args.seed, 0),
         shifts=tuple(Shift.parse(text) for text in args.shifts),
         offsets=tuple(Shift.parse(text, "--offset") for text in args.offsets),
@@ -110,6 +115,25 @@ def _log_path(project: Project, explicit: str | None) -> Path:
 def _refuse(error: Exception) -> int:
     print(f"tabship-serving simulate: {error}", file=sys.stderr)
     return 2
+
+
+def _local_model(project: Project, dataset: str | None) -> tuple[str, Artifact]:
+    """The model that scores in this process (`--to-log`, `--log`): $TABSHIP_MODEL_TAG, else the
+    champion, copied into the BentoML model store first when it is not there, which is said on
+    stderr: the store is the user's (~/bentoml or $BENTOML_HOME), not a scratch folder."""
+    from tabship.serving.runtime.artifact import load_artifact
+    from tabship.serving.runtime.modelstore import store_champion, stored_folder
+    from tabship.serving.settings import MODEL_TAG_ENV
+
+    tag = os.environ.get(MODEL_TAG_ENV)
+    if not tag:
+        stored = store_champion(project, dataset)
+        tag = stored.tag
+        if stored.created:
+            home = os.environ.get("BENTOML_HOME", "~/bentoml")
+            print(f"simulate: stored the champion as {tag} in the BentoML model store ({home}) "
+                  "to score in this process", file=sys.stderr)  # fmt: skip
+    return tag, load_artifact(stored_folder(tag))
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -135,16 +159,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     target, positive = run.data.target.column, run.data.target.positive
     local = bool(args.to_log or args.log)
     if local:
-        from tabship.serving.runtime.artifact import load_artifact
-        from tabship.serving.runtime.modelstore import model_to_serve, stored_folder
-
-        tag = model_to_serve(project, None, args.dataset)
-        artifact = load_artifact(stored_folder(tag))
+        tag, artifact = _local_model(project, args.dataset)
         fields = artifact.fields
     else:
         fields = data.version.request_fields(run.data)
     try:
         pool = data.holdout if args.source is None else read_source(Path(args.source), data.holdout)
+        if plan.replay:
+            plan = replace(plan, rows=len(pool))
+            files = min(files, plan.rows)
         check_plan(plan, pool, fields, target, positive)
         traffic = produce(pool, plan, target, positive)
         requests = batches(checked_records(traffic.frame, fields), size)

@@ -28,6 +28,7 @@ class Plan:
 
     rows: int
     seed: int = 0
+    replay: bool = False  # rows is the pool's size: its rows as they are, in order, none drawn
     shifts: tuple[Shift, ...] = ()
     offsets: tuple[Shift, ...] = ()
     moves: tuple[Move, ...] = ()
@@ -57,7 +58,9 @@ def produce(holdout: pd.DataFrame, plan: Plan, target: str, positive: str) -> Tr
         frame = resample_to_rate(frame, target, positive, plan.label_rate, plan.rows, rng)
         text = f"{plan.label_rate:g}"
         effects.append(fx.rate_effect("label-rate", text, (target, positive), before, frame))
-    if frame is holdout:  # no resampling asked for: a plain seeded sample
+    if frame is holdout and plan.replay:  # a --source file without --rows: replayed as it is
+        frame = holdout.reset_index(drop=True)
+    elif frame is holdout:  # no resampling asked for: a plain seeded sample
         sample = holdout.sample(
             n=plan.rows, replace=len(holdout) < plan.rows, random_state=plan.seed
         )
