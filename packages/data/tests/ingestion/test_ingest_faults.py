@@ -175,6 +175,24 @@ def test_corrupt_gzip(loans: Loans, run_cli: RunCli, check: Checks) -> None:
     assert "broken.csv.gz: corrupt gzip data" in check.error_line(result.err)
 
 
+def test_an_endless_line_stops_ingest_and_init_in_one_line(
+    loans: Loans, run_cli: RunCli, check: Checks
+) -> None:
+    """Issue 28, point 7: a gzip of one line with no end grew to a MemoryError at 4.4 GB."""
+    path = loans.root / "endless.csv.gz"
+    path.write_bytes(gzip.compress(b"id,income,grade,age,defaulted\n1," + b"9" * (4 * 2**20)))
+    result = run_cli(loans.ingest_args(path))
+    assert result.code == 1
+    line = check.error_line(result.err)
+    assert "endless.csv.gz:2: a line longer than 1024 KiB with no line end" in line
+    fresh = loans.root / "fresh"
+    fresh.mkdir()
+    result = run_cli(["init", str(path), "--target", "defaulted", "--positive", "yes",
+                      "--project", str(fresh)])  # fmt: skip
+    assert result.code == 1
+    assert "endless.csv.gz: a line longer than 1024 KiB" in check.error_line(result.err)
+
+
 def test_quarantine_above_limit_fails_but_keeps_the_quarantine(
     loans: Loans, run_cli: RunCli, check: Checks
 ) -> None:

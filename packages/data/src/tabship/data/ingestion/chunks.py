@@ -12,6 +12,9 @@ import polars as pl
 # work (about 1.2M Adult rows per block), small enough that memory stays bounded.
 DEFAULT_CHUNK_BYTES = 128 * 1024 * 1024
 DEFAULT_CHUNK_ROWS = 1_000_000
+# A row of a table is short: a "line" longer than this is a file with no line ends (a gzip bomb
+# of one endless line grew to 4.4 GB before a MemoryError), so the run stops and says so.
+MAX_LINE_BYTES = 1024 * 1024
 
 # Columns every chunk carries besides the data columns.
 LINE = "_line"  # 1-based physical line (CSV) or row number (parquet) in the source file

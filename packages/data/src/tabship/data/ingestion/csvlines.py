@@ -15,7 +15,15 @@ import polars as pl
 
 from tabship.data.config.dataset import ReaderOptions
 from tabship.data.errors import DataError
-from tabship.data.ingestion.chunks import LINE, MALFORMED_SCHEMA, RAW, Chunk, FileFormat, LineCounts
+from tabship.data.ingestion.chunks import (
+    LINE,
+    MALFORMED_SCHEMA,
+    MAX_LINE_BYTES,
+    RAW,
+    Chunk,
+    FileFormat,
+    LineCounts,
+)
 
 
 def _split_lines(data: bytes, expected: int) -> pl.Series:
@@ -80,11 +88,13 @@ class CsvReader:
                 block = self._read(handle, chunk_bytes)
                 if block:
                     cut = block.rfind(b"\n")  # CARRY holds no newline: it follows the last one
-                    if cut < 0:  # one line longer than a block: keep reading
+                    if cut < 0:  # one line longer than a block: keep reading, up to a limit
                         carry += block
+                        self._check_length(carry, lines_before)
                         continue
                     # One copy of the block, not two: the memoryview is a slice without copying.
                     data, carry = carry + memoryview(block)[:cut], block[cut + 1 :]
+                    self._check_length(carry, lines_before + data.count(b"\n") + 1)
                 elif carry:  # the last line has no newline
                     data, carry = carry, b""
                 else:
@@ -103,6 +113,16 @@ class CsvReader:
                 f"empty file: no data rows ({self.counts.blank} blank, "
                 f"{self.counts.comment} comment lines)",
                 path=self.path,
+            )
+
+    def _check_length(self, carry: bytes, lines_before: int) -> None:
+        """CARRY is the start of one line: fail in one line when it is already too long."""
+        if len(carry) > MAX_LINE_BYTES:
+            raise DataError(
+                f"a line longer than {MAX_LINE_BYTES // 1024} KiB with no line end: not a table "
+                "of rows (or its line ends are missing)",
+                path=self.path,
+                line=lines_before + 1,
             )
 
     def _read(self, handle: io.BufferedIOBase, size: int) -> bytes:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import gzip
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from tabship.data.errors import DataError
+from tabship.data.ingestion.chunks import MAX_LINE_BYTES
 
 # Tried in this order; the first that splits every sampled line into the same number (> 1) of
 # fields wins. ", " comes first so that Adult-style "a, b" files keep no leading spaces.
@@ -22,6 +24,7 @@ SEPARATORS = (", ", ",", "\t", ";", "|", " ")
 NA_CANDIDATES = ("", "?", "NA", "N/A", "n/a", "na", "NULL", "null", "None", "NaN", "nan", "-", ".")
 SNIFF_LINES = 200
 AGREE = 0.9  # share of sampled lines that must agree on the field count (others are ragged)
+MAX_INIT_BYTES = 512 * 1024 * 1024  # what init reads of a file, decompressed
 MAX_ROWS = 500_000  # rows read to infer the schema: enough for category lists and ranges
 
 
@@ -41,9 +44,26 @@ class RawTable:
 
 
 def _text_lines(path: Path) -> list[str]:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    with path.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    try:
+        with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
+            raw = handle.read(MAX_INIT_BYTES + 1)  # bounded: a gzip may expand a thousandfold
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise DataError(f"corrupt gzip data: {exc}", path=path) from None
+    if len(raw) > MAX_INIT_BYTES:
+        raise DataError(
+            f"init reads files up to {MAX_INIT_BYTES // 2**20} MiB (decompressed): start from a "
+            "sample of the rows, then ingest the whole file",
+            path=path,
+        )
+    # A window of MAX_LINE_BYTES with no line end is inside a line at least that long; aligned
+    # windows find every line twice that long with a few hundred scans, not one per line.
+    step = MAX_LINE_BYTES
+    if any(b"\n" not in raw[i : i + step] for i in range(0, len(raw) - step + 1, step)):
+        raise DataError(
+            f"a line longer than {MAX_LINE_BYTES // 1024} KiB: not a table of rows", path=path
+        )
     if raw[:4] == b"PAR1" or b"\x00" in raw[:65536]:
         raise DataError("not a delimited text file (binary content); init reads CSV", path=path)
     try:
