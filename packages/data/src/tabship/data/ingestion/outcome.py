@@ -128,10 +128,22 @@ def existing_result(dataset: str, version: str, folder: Path) -> IngestResult:
     )
 
 
+def source_readers(sources: list[Path]) -> int:
+    """Who besides the owner may read every source (group 0o040, other 0o004): a run's data,
+    quarantine and report hold the sources' rows, so a 0640 source must not come out as a
+    0644 quarantine."""
+    readers = st.EVERY_READER
+    for path in sources:
+        if path.is_file():
+            readers &= path.stat().st_mode
+    return readers
+
+
 def conclude(
     run: FinishedRun, root: Path, version: str, full_hash: str, seconds: float
 ) -> IngestResult:
     cfg, stats = run.cfg, run.stats
+    readers = source_readers([*cfg.train_sources, *cfg.holdout_sources, *cfg.feedback_sources()])
     rejected_quarantine = st.rejected_dir(root, cfg.name, version) / st.QUARANTINE_FILE
     rejection = _rejection(run, display_path(rejected_quarantine))
     status: Status = "rejected" if rejection else "created"
@@ -166,6 +178,7 @@ def conclude(
         st.write_json(run.temp / st.REPORT_FILE, report)
         for path in run.data_files().values():
             path.unlink(missing_ok=True)  # rejected rows are not a dataset
+        st.restrict(run.temp, readers)
         replace_folder(run.temp, final)
         result = _result(
             cfg.name, version, status, stats=stats, folder=final, report=report, published=False
@@ -176,7 +189,7 @@ def conclude(
     manifest = _manifest(run, version, full_hash, created_at)
     st.write_json(run.temp / st.REPORT_FILE, report)
     st.write_json(run.temp / st.MANIFEST_FILE, manifest.to_dict())
-    if not st.publish(run.temp, final):
+    if not st.publish(run.temp, final, readers):
         st.set_latest(root, cfg.name, version)
         return existing_result(cfg.name, version, final)
     st.set_latest(root, cfg.name, version)

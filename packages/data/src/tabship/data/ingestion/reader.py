@@ -40,7 +40,14 @@ def detect_format(path: Path) -> FileFormat:
 
 
 def check_readable(path: Path) -> None:
-    """Fail early, with the file's name, when it is missing, not a file, or empty."""
+    """Fail early, with the file's name, when it is missing, a symbolic link, not a file, or
+    empty. A source is read as itself: a link is refused, because whatever it points at (a
+    secret, another user's file) would be read and its lines copied into the quarantine."""
+    if path.is_symlink():
+        raise DataError(
+            "a symbolic link: a source must be the file itself (name its real path in the config)",
+            path=path,
+        )
     if not path.exists():
         raise DataError("file not found", path=path)
     if not path.is_file():

@@ -213,19 +213,38 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def publish(temp: Path, final: Path) -> bool:
+EVERY_READER = 0o044  # group and other may read
+
+
+def readable_by(readers: int) -> tuple[int, int]:
+    """(a file's mode, a folder's mode) for a read-only version that READERS (the group 0o040
+    and other 0o004 bits) may read: the owner always can, and a reader also lists folders."""
+    readers &= EVERY_READER
+    return 0o400 | readers, 0o500 | readers | readers >> 2
+
+
+def restrict(folder: Path, readers: int) -> None:
+    """FOLDER and all it holds open to no reader but READERS (the owner keeps write)."""
+    file_mode, folder_mode = readable_by(readers)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod((folder_mode if path.is_dir() else file_mode) | 0o200)
+
+
+def publish(temp: Path, final: Path, readers: int = EVERY_READER) -> bool:
     """Rename TEMP to FINAL in one step. False (and TEMP removed) if FINAL already exists.
 
-    Files are made read-only first: a version is immutable once it has a name.
+    Files are made read-only first: a version is immutable once it has a name. READERS says who
+    besides the owner may read it: no more than may read the sources it came from.
     """
+    file_mode, folder_mode = readable_by(readers)
     for child in temp.iterdir():
         if child.is_dir():  # the partitioned layout's data/: its files read-only, itself listable
             for part in child.iterdir():
-                part.chmod(0o444)
-            child.chmod(0o555)
+                part.chmod(file_mode)
+            child.chmod(folder_mode)
         else:
-            child.chmod(0o444)
-    temp.chmod(0o755)  # mkdtemp makes it private; a published version is for every reader
+            child.chmod(file_mode)
+    temp.chmod(folder_mode | 0o200)  # mkdtemp makes it private; a version is for its readers
     final.parent.mkdir(parents=True, exist_ok=True)
     try:
         temp.rename(final)
