@@ -86,3 +86,30 @@ def test_build_without_a_registry_exits_4_and_creates_none(
     assert main(["build", "--project", str(root), "--model-only"]) == 4
     assert "no registry yet: train one first" in capsys.readouterr().err
     assert not (root / "mlruns").exists()
+
+
+def test_serving_off_loopback_without_a_token_is_refused_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, point 12: an unset TABSHIP_API_TOKEN turned auth off without a word."""
+    from tabship.serving.cli import unauthenticated_refusal
+
+    monkeypatch.delenv("TABSHIP_SERVING_CONFIG", raising=False)
+    refusal = unauthenticated_refusal("0.0.0.0", {})
+    assert (
+        refusal is not None and "refusing to serve on 0.0.0.0 with no TABSHIP_API_TOKEN" in refusal
+    )
+    assert unauthenticated_refusal("127.0.0.1", {}) is None
+    assert unauthenticated_refusal("::1", {}) is None
+    assert unauthenticated_refusal("0.0.0.0", {"TABSHIP_API_TOKEN": "t"}) is None
+    allowed = tmp_path / "serving.yaml"
+    allowed.write_text("allow_unauthenticated: true\n", encoding="utf-8")
+    env = {"TABSHIP_SERVING_CONFIG": str(allowed)}
+    assert unauthenticated_refusal("0.0.0.0", env) is None
+    assert "WARNING: serving on 0.0.0.0 with no TABSHIP_API_TOKEN" in capsys.readouterr().err
+
+    monkeypatch.delenv("TABSHIP_API_TOKEN", raising=False)
+    code = main(["serve", "--host", "0.0.0.0", "--project", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refusing to serve on 0.0.0.0" in err

@@ -128,14 +128,46 @@ def _chosen_model(project: Project | None, explicit: str | None, dataset: str | 
     return tag
 
 
+def unauthenticated_refusal(host: str, env: dict[str, str]) -> str | None:
+    """Why serving on HOST with ENV must not start, or None. Off loopback, an unset
+    TABSHIP_API_TOKEN would leave every prediction endpoint open: refused unless serving.yaml's
+    `allow_unauthenticated` says so, and then warned about on stderr."""
+    import ipaddress
+
+    from tabship.serving.settings import SETTINGS_ENV, load_settings
+
+    if env.get("TABSHIP_API_TOKEN"):
+        return None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback:
+        return None
+    if load_settings(env.get(SETTINGS_ENV)).allow_unauthenticated:
+        print(f"WARNING: serving on {host} with no TABSHIP_API_TOKEN: the prediction endpoints "
+              "are open to anyone who can reach them (allow_unauthenticated: true)",
+              file=sys.stderr)  # fmt: skip
+        return None
+    return (
+        f"refusing to serve on {host} with no TABSHIP_API_TOKEN: every prediction endpoint "
+        "would be open. Set the token, serve on 127.0.0.1, or set allow_unauthenticated: true "
+        "in serving.yaml when a proxy in front authenticates"
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with `bentoml serve` (signals then reach the server directly)."""
     from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV
 
     project = _optional_project(args.project)
+    env = serve_env(project, args.dataset)
+    refusal = unauthenticated_refusal(args.host, env)
+    if refusal:
+        print(f"tabship-serving serve: {refusal}", file=sys.stderr)
+        return 2
     tag = _chosen_model(project, args.model, args.dataset)
     command = serve_command(args.host, args.port)
-    env = serve_env(project, args.dataset)
     env.update(shadow_env(project, args.dataset, env), **{MODEL_TAG_ENV: tag})
     shadowed = f", shadowed by {env[CHALLENGER_TAG_ENV]}" if CHALLENGER_TAG_ENV in env else ""
     print(f"serving {tag}{shadowed} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)

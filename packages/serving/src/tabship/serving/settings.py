@@ -39,6 +39,9 @@ class Settings:
     reload_token_env: str = "TABSHIP_RELOAD_TOKEN"  # noqa: S105  (a variable's name)
     reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
     shadow: bool = False  # score every request with the registry's challenger too, and log it
+    # Serving on an address other than loopback with TABSHIP_API_TOKEN unset is refused unless
+    # this says so (a proxy in front that authenticates, say): auth must not go off unnoticed.
+    allow_unauthenticated: bool = False
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
