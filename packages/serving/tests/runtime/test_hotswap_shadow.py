@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from tabship.data import ModelLogs
 from tabship.models import CHALLENGER
 from tabship.serving.runtime.predictlog import read_log
 from tabship.serving.runtime.served import load_scorer
@@ -86,7 +87,8 @@ def test_b_shadow_mode_logs_the_challenger_and_never_answers_with_it(
     )
 
     # Labels arrive; the monitor compares the two models live on the same rows.
-    labels = project.root / "monitoring" / "tabship-adult" / "labels"
+    # `--log` names the monitoring folder: the log, its compacted rows and the labels.
+    labels = ModelLogs.under(project.log_path, "tabship-adult").labels
     labels.mkdir(parents=True, exist_ok=True)
     pd.DataFrame({"prediction_id": ids, "label": frame["income"]}).to_csv(
         labels / "labels.csv", index=False
