@@ -14,13 +14,17 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+# nox runs in the noxfile's folder, the repository's root, wherever invoke was started (invoke
+# finds tasks.py in a parent folder; nox alone looks for noxfile.py in the working directory).
+NOXFILE = Path(__file__).resolve().parent / "noxfile.py"
+
 
 def _nox_uncaptured(session: str, *args: str) -> None:
     """As _nox, for a server: its output goes straight to the terminal. invoke's runner keeps
     everything it captures and joins it on each read, so a long-running, chatty server made it
     slower and slower to drain the pipe, until the worker blocked writing to it (a 422 echoing a
     10 MB field name stalled /healthz for 39 s)."""
-    command = ["nox", "-s", session, *(["--", *args] if args else [])]
+    command = ["nox", "-f", str(NOXFILE), "-s", session, *(["--", *args] if args else [])]
     code = subprocess.call(command)
     if code:
         raise Exit(code=code)
@@ -29,7 +33,7 @@ def _nox_uncaptured(session: str, *args: str) -> None:
 def _nox(c: Context, session: str, *args: str) -> None:
     extra = f" -- {shlex.join(args)}" if args else ""
     # pty=False keeps stderr apart and CI logs free of colour codes and carriage returns.
-    c.run(f"nox -s {shlex.quote(session)}{extra}", pty=False)
+    c.run(f"nox -f {shlex.quote(str(NOXFILE))} -s {shlex.quote(session)}{extra}", pty=False)
 
 
 DATASET_HELP = "dataset: configs/datasets/NAME (default: the project's default_dataset)"

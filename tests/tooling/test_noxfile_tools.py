@@ -85,6 +85,6 @@ def test_invoke_serve_runs_nox_without_capturing_the_server_s_output(
             raise AssertionError(f"ran through invoke's capturing runner: {command}")
 
     tasks.serve(Uncaptured(), port=3001, dataset="adult")
-    assert calls == [
-        ["nox", "-s", "serve", "--", "--port", "3001", "--host", "127.0.0.1", "--dataset", "adult"]
-    ]
+    noxfile = str(ROOT / "noxfile.py")
+    options = ["--port", "3001", "--host", "127.0.0.1", "--dataset", "adult"]
+    assert calls == [["nox", "-f", noxfile, "-s", "serve", "--", *options]]
