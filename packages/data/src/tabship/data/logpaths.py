@@ -2,7 +2,7 @@
 the retrain and the simulator read.
 
 `<monitoring>/<model name>/` holds one model's prediction log (`tabship_predictions/data/`, written
-by `bentoml.monitor`), the challenger's shadow log (`tabship_shadow/data/`), the label files
+by the service before each answer), the challenger's shadow log (`tabship_shadow/data/`), the label files
 (`labels/`) and the monitor's compacted parquet (`compacted/`, `compacted-shadow/`). The
 monitoring folder is `$TABSHIP_PREDICTION_LOG`, else `prediction_log` in configs/project.yaml,
 else `monitoring/`, each relative to the project's root, never to a working directory: a service
@@ -16,7 +16,7 @@ from pathlib import Path
 
 LOG_ENV = "TABSHIP_PREDICTION_LOG"
 DEFAULT_FOLDER = "monitoring"
-# The names bentoml.monitor is given: it writes `<log_path>/<name>/data/data.<worker>.log`.
+# The streams' folder names (the layout bentoml.monitor used): `<home>/<name>/data/data.<worker>.log`.
 PREDICTIONS_MONITOR = "tabship_predictions"
 SHADOW_MONITOR = "tabship_shadow"
 
@@ -37,11 +37,6 @@ class ModelLogs:
     @classmethod
     def under(cls, monitoring: Path, model_name: str) -> ModelLogs:
         return cls(monitoring / model_name)
-
-    @property
-    def log_path(self) -> Path:
-        """What the service hands `bentoml.monitor` as its log_path."""
-        return self.home
 
     @property
     def predictions(self) -> Path:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
+from bentoml._internal.context import server_context  # which worker this is: its log file
 from pydantic import ConfigDict, Field, TypeAdapter, create_model
 from starlette.responses import Response
 
@@ -126,11 +127,6 @@ def _unseen_error(error: UnseenCategoryError) -> ClientError:
     name="tabship_classifier",
     workers=SETTINGS.workers,
     traffic={"timeout": 60},
-    monitoring={
-        "enabled": True,
-        "type": "default",
-        "options": {"log_path": str(LOGS.log_path)},
-    },
     # With no exporter configured, OpenTelemetry's spans go nowhere, yet they were the largest cost
     # of a request (half of /healthz's): off unless serving.yaml asks for them.
     tracing={} if SETTINGS.tracing else {"excluded_urls": [".*"]},
@@ -142,7 +138,7 @@ class TabshipClassifier:
 
     def __init__(self) -> None:
         from tabship.features import UnseenCategoryError
-        from tabship.serving.runtime.predictlog import log_predictions
+        from tabship.serving.runtime.predictlog import PredictionLog
         from tabship.serving.runtime.reload import Reloader, source_from_env
         from tabship.serving.runtime.served import Served, load_challenger, load_scorer
         from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
@@ -150,7 +146,8 @@ class TabshipClassifier:
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
-        self.log_predictions = log_predictions
+        # One file per worker; each request's lines are in it before its answer is sent.
+        self.prediction_log = PredictionLog(LOGS.predictions, server_context.worker_index or 0)
         challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
         served = Served(
             load_scorer(MODEL_TAG, FIELDS),
@@ -214,8 +211,7 @@ class TabshipClassifier:
         """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
         served = self.models.current  # once: a swap during this request does not reach it
         scored = self._score(served.champion, records, "predict")
-        # The log is written after the response is sent: it costs more than scoring does.
-        ctx.response.background.add_task(self.log_predictions, records, scored, self.kinds)
+        self.prediction_log.write(records, scored, self.kinds)  # before the answer: no loss
         self._shadow(served, records, scored)
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
@@ -231,7 +227,7 @@ class TabshipClassifier:
         """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
         served = self.models.current
         scored = self._score(served.champion, records, "predict_one")
-        self.log_predictions(records, scored, self.kinds)
+        self.prediction_log.write(records, scored, self.kinds)
         self._shadow(served, records, scored)
         return json.dumps(self._predictions(scored)).encode()
 
@@ -279,7 +275,7 @@ class TabshipClassifier:
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
-        ctx.response.background.add_task(self.log_predictions, columns, scored, self.kinds)
+        self.prediction_log.write(columns, scored, self.kinds)
         self._shadow(served, columns, scored)
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)

@@ -1,6 +1,6 @@
 """The prediction log, compacted: the service's JSON lines into date-partitioned parquet.
 
-The service (`bentoml.monitor`) appends one JSON line per scored record under
+The service appends one JSON line per scored record, before answering, under
 `<log_path>/<model name>/tabship_predictions/data/data.<worker>.log`. `compact` reads what was
 appended since its last run, checks each row with pandera, and writes the good rows to
 `<store>/date=YYYY-MM-DD/part-*.parquet`; a line that does not parse or fails the check goes to

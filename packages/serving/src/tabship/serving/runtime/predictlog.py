@@ -1,9 +1,17 @@
-"""The prediction log: one JSON line per scored record through `bentoml.monitor`.
+"""The prediction log: one JSON line per scored record, written before the answer leaves.
 
-Lines land under `<log_path>/<model name>/tabship_predictions/data/data.<worker>.log` (the
-service puts its model's name under the configured log path, so that the services of several
-datasets in one project keep apart logs), with the record's
-features, score, label, prediction_id, model version and BentoML's timestamp and request_id.
+Lines land under `<monitoring>/<model name>/tabship_predictions/data/data.<worker>.log` (one
+folder per model, so that the services of several datasets in one project keep apart logs), with
+the record's features, score, label, prediction_id, model version, the request's timestamp,
+request_id and trace_id: the format `bentoml.monitor` wrote, which `tabship-models monitor` reads.
+
+The guarantee: a prediction is in the log before its answer is sent. `PredictionLog` appends a
+request's lines with one write(2) to a file opened O_APPEND, so they are in the kernel's page
+cache when the answer leaves: a kill -9 of the worker or of the whole server loses none of them.
+A thread fsyncs the file every second, so a crash of the machine itself loses at most the last
+second. It replaces `bentoml.monitor`, which wrote row by row through logging after the answer
+(a crash lost what was answered; 600,000 rows took 15 s) and warned once per value of the first
+record it logged (3.6M log lines after one 200,000-row request).
 Read them with `read_log`, which keeps request_id and trace_id as strings: they are long digit
 strings that pandas would otherwise turn into floats and round.
 
@@ -14,18 +22,21 @@ do, and the rest is what BentoML's default monitor adds (see `log_lines`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import os
 import secrets
+import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from bentoml import monitor  # bound once: each `bentoml.X` is a lazy lookup
 
-from tabship.data import PREDICTIONS_MONITOR, FieldSpec, ModelLogs
+from tabship.data import FieldSpec, ModelLogs
 from tabship.serving.runtime.scorer import Scored
 
 # BentoML's default monitor adds these to every line (and renames a logged column of the same name
@@ -53,15 +64,78 @@ def logged_columns(
     ]
 
 
-def log_predictions(records: Records, scored: Scored, kinds: Mapping[str, str]) -> None:
-    """Log a request's rows, with the version that scored them (it travels with the scores, so
-    a swap between scoring and logging cannot mislabel them). RECORDS is a list of records or a
-    mapping of columns."""
-    with monitor(PREDICTIONS_MONITOR) as batch:
-        for name, role, kind, values in logged_columns(
-            records, scored, scored.model_version, kinds
-        ):
-            batch.log_batch(values, name, role, kind)
+# Up to this many rows a request's lines come from json.dumps; above, from polars' writer (in C:
+# 200,000 rows in about 0.3 s, where json.dumps takes seconds). Both write the shortest form of
+# each float that reads back exactly.
+SMALL = 256
+FSYNC_SECONDS = 1.0
+
+
+def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, str]) -> bytes:
+    """The JSON lines of COLUMNS (name, values), each row with EXTRA's fields after them."""
+    names = [f"{name}_" if name in PRESERVED else name for name, _ in columns]
+    rows = len(columns[0][1]) if columns else 0
+    if rows <= SMALL:
+        out = [
+            json.dumps({**dict(zip(names, row, strict=True)), **extra})
+            for row in zip(*(values for _, values in columns), strict=True)
+        ]
+        return "".join(f"{line}\n" for line in out).encode("utf-8")
+    import polars as pl
+
+    frame = pl.DataFrame(
+        {name: list(values) for name, (_, values) in zip(names, columns, strict=True)},
+        strict=False,
+    ).with_columns(pl.lit(value, dtype=pl.String).alias(key) for key, value in extra.items())
+    return frame.write_ndjson().encode("utf-8")
+
+
+class PredictionLog:
+    """One worker's prediction log file: each request's lines appended before it is answered."""
+
+    def __init__(self, folder: Path, worker: int, fsync_seconds: float = FSYNC_SECONDS) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"data.{worker}.log"
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lock = threading.Lock()
+        self._written = threading.Event()
+        self._sync = threading.Thread(
+            target=self._fsync_loop, args=(fsync_seconds,), name="tabship-log-fsync", daemon=True
+        )
+        self._sync.start()
+
+    def write(self, records: Records, scored: Scored, kinds: Mapping[str, str]) -> None:
+        """Log a request's rows, with the version that scored them (it travels with the scores,
+        so a swap between scoring and answering cannot mislabel them). RECORDS is a list of
+        records or a mapping of columns."""
+        from bentoml._internal.context import trace_context
+
+        columns = [
+            (name, values)
+            for name, _, _, values in logged_columns(records, scored, scored.model_version, kinds)
+        ]
+        extra = {
+            "timestamp": datetime.datetime.now().isoformat(),  # local, as BentoML's monitor
+            "request_id": str(trace_context.request_id),
+            "trace_id": str(trace_context.trace_id),
+        }
+        self.append(serialize(columns, extra))
+
+    def append(self, data: bytes) -> None:
+        """DATA at the file's end, whole: one write at a time, repeated until all is written."""
+        view = memoryview(data)
+        with self._lock:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        self._written.set()
+
+    def _fsync_loop(self, seconds: float) -> None:
+        while True:
+            self._written.wait()
+            time.sleep(seconds)
+            self._written.clear()
+            with contextlib.suppress(OSError):
+                os.fsync(self._fd)
 
 
 def _column(records: Records, name: str) -> list[Any]:
