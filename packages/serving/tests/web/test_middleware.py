@@ -74,3 +74,39 @@ def test_size_limit_and_media_type(monkeypatch: pytest.MonkeyPatch) -> None:
         ).text
         == "8"
     )
+
+
+def test_bytes_in_flight_past_the_limit_get_a_503_with_retry_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 28, point 4: concurrent bulk requests took a worker past its memory limit."""
+    monkeypatch.delenv("TABSHIP_API_TOKEN", raising=False)
+    gate = asyncio.Event()
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        await gate.wait()  # scoring, while others arrive
+        await stub(scope, receive, send)
+
+    app = GuardMiddleware(slow, protected=("/predict",), max_bytes=100, max_bytes_in_flight=150)
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            body = {"content": b"x" * 80, "headers": {"Content-Type": "application/json"}}
+            first = asyncio.create_task(client.post("/predict", **body))
+            await asyncio.sleep(0.05)  # the first holds 80 of 150 bytes
+            refused = await client.post("/predict", **body)  # 80 more would pass 150
+            small = asyncio.create_task(client.post("/predict", content=b"x" * 60,
+                                                    headers=body["headers"]))  # fmt: skip
+            await asyncio.sleep(0.05)
+            gate.set()
+            done = [await first, refused, await small]
+            done.append(await client.post("/predict", **body))  # all released: admitted
+            return done
+
+    first, refused, small, after = asyncio.run(go())
+    assert first.status_code == small.status_code == after.status_code == 200
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"] == "overloaded"
+    assert app.in_flight == 0

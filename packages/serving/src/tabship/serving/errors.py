@@ -42,6 +42,7 @@ CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_input",
+    503: "overloaded",
 }
 
 

@@ -349,6 +349,7 @@ TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @
     protected=PROTECTED,
     max_bytes=SETTINGS.max_request_bytes,
     openapi=_openapi,
+    max_bytes_in_flight=SETTINGS.max_bytes_in_flight,
 )
 
 TabshipClassifier.mount_asgi_app(  # type: ignore[attr-defined]  # set by @bentoml.service

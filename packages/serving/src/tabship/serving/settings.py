@@ -32,6 +32,9 @@ class Settings:
     max_explain_records: int = 1_000  # records per /explain request (contributions cost more)
     max_bulk_rows: int = 200_000  # rows per /predict_columns request
     max_request_bytes: int = 32 * 1024 * 1024  # any body above this gets a 413, unread
+    # Request bodies a worker reads, parses and scores at once; past it a 503 (Retry-After: 1),
+    # unread. Two of the largest requests at once: about 1 GB of a worker's memory.
+    max_bytes_in_flight: int = 64 * 1024 * 1024
     top_k: int = 5  # contributions per record from /explain, unless the request asks
     tracing: bool = False  # OpenTelemetry spans per request (set BentoML's tracing exporter too)
     workers: int = 1  # one process: LightGBM single-row scoring is far from the bottleneck

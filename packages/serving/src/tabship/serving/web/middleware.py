@@ -1,7 +1,8 @@
 """The ASGI middleware in front of the prediction endpoints.
 
 It does what BentoML leaves open: bearer-token auth (when TABSHIP_API_TOKEN is set), a request-size
-limit (BentoML has none: a million rows once left a worker at 755 MB), JSON-only bodies, one error
+limit (BentoML has none: a million rows once left a worker at 755 MB), a limit on the bytes of
+requests in flight (503 with Retry-After past it), JSON-only bodies, one error
 body shape for every error response (see errors.py), with one structured log line per client
 error instead of BentoML's traceback, the Allow header of a 405 kept, and /docs.json rewritten into
 a valid OpenAPI 3.1 document (openapi.py).
@@ -40,10 +41,17 @@ class GuardMiddleware:
         protected: tuple[str, ...],
         max_bytes: int,
         openapi: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        max_bytes_in_flight: int | None = None,
     ) -> None:
         self.app = app
         self.protected = protected
         self.max_bytes = max_bytes
+        # Admission control: request bodies being read, parsed and scored at once, in bytes. A
+        # request that would pass it gets a 503 with Retry-After before its body is read, so a
+        # worker's memory stays bounded whatever the clients send at once (six 200,000-row
+        # requests took one past 2.7 GB). The worker's event loop is one thread: no lock.
+        self.max_in_flight = max_bytes_in_flight or 2 * max_bytes
+        self.in_flight = 0
         # Read once at start: a token change needs a restart, like any other configuration.
         self.token = os.environ.get(TOKEN_ENV) or None
         self.openapi = openapi
@@ -67,17 +75,46 @@ class GuardMiddleware:
         if path in self.protected:
             _new_request_id()
             refusal = self._refuse(scope)
+            reserved = 0
             if refusal is None:
-                body, too_big = await _read_body(receive, self.max_bytes)
-                if too_big:
-                    limit = self.max_bytes
-                    refusal = ErrorBody(413, "payload_too_large", f"the body exceeds {limit} bytes")
-                else:
-                    receive = _replay(body)
-            if refusal is not None:
-                await _send_error(send, refusal, scope)
-                _log(scope, refusal, started)
-                return
+                reserved = self._reserve(scope)
+                if not reserved:
+                    busy = ErrorBody(503, "overloaded", "too many large requests at once: retry")
+                    await _send_error(send, busy, scope, [(b"retry-after", b"1")])
+                    _log(scope, busy, started)
+                    return
+            try:
+                await self._guarded(scope, receive, send, refusal, started)
+            finally:
+                self.in_flight -= reserved
+            return
+        await self.app(scope, receive, _rewrite_errors(send, scope, started))
+
+    def _reserve(self, scope: Scope) -> int:
+        """The bytes this request may hold (its Content-Length, else the size limit), reserved;
+        0 when that would pass the limit on bytes in flight (a request alone always fits)."""
+        length = request_headers(scope).get("content-length", "")
+        size = max(int(length) if length.isdigit() else self.max_bytes, 1)
+        if self.in_flight and self.in_flight + size > self.max_in_flight:
+            return 0
+        self.in_flight += size
+        return size
+
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, refusal: ErrorBody | None, started: float
+    ) -> None:
+        """A protected path's request: its body read within the limit, then the app."""
+        if refusal is None:
+            body, too_big = await _read_body(receive, self.max_bytes)
+            if too_big:
+                limit = self.max_bytes
+                refusal = ErrorBody(413, "payload_too_large", f"the body exceeds {limit} bytes")
+            else:
+                receive = _replay(body)
+        if refusal is not None:
+            await _send_error(send, refusal, scope)
+            _log(scope, refusal, started)
+            return
         await self.app(scope, receive, _rewrite_errors(send, scope, started))
 
     def _refuse(self, scope: Scope) -> ErrorBody | None:

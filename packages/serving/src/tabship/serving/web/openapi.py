@@ -50,7 +50,8 @@ PREDICTION_ERRORS: dict[str, str] = {
     "415": "The body is not sent as application/json.",
     "422": "The body is JSON but not a valid request: every problem is listed in details.",
     "500": "The service failed; the body says no more than that.",
-    "503": "The service is overloaded (BentoML's concurrency limit or timeout).",
+    "503": "The service is overloaded: more request bytes in flight than max_bytes_in_flight "
+    "(with Retry-After: 1), or BentoML's concurrency limit or timeout.",
 }
 ANY_PATH_ERRORS: dict[str, str] = {
     "404": "No such path.",
