@@ -7,6 +7,7 @@ Row-level faults quarantine the row with its reasons and the run goes on (exit 0
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -191,6 +192,22 @@ def test_an_endless_line_stops_ingest_and_init_in_one_line(
                       "--project", str(fresh)])  # fmt: skip
     assert result.code == 1
     assert "endless.csv.gz: a line longer than 1024 KiB" in check.error_line(result.err)
+
+
+def test_a_quarantine_past_its_byte_limit_stops_the_run_in_one_line(
+    loans: Loans, run_cli: RunCli, check: Checks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, point 7: 2M short bad lines once made a 318 MB quarantine and took 1.5 GB."""
+    quarantine = importlib.import_module("tabship.data.ingestion.quarantine")
+    monkeypatch.setattr(quarantine, "MAX_QUARANTINE_BYTES", 20_000)  # 256 MiB in a run
+    bad = [f"{i},1.0,Z,30,no" for i in range(2_000)]  # grade Z: every row quarantined
+    source = loans.write("loans.csv", bad)
+    result = run_cli(loans.ingest_args(source))
+    assert result.code == 1
+    line = check.error_line(result.err)
+    assert "loans.csv: the quarantine passed 20,000 bytes" in line
+    assert "the file is not the table its config describes" in line
+    assert not (loans.store / "loans" / "latest").exists()
 
 
 def test_quarantine_above_limit_fails_but_keeps_the_quarantine(
