@@ -101,7 +101,17 @@ def fetch_served_files(registry: Registry, version: VersionInfo, folder: Path) -
         ) from None
     contract = Contract.from_json((local / CONTRACT_FILE).read_text(encoding="utf-8"), local)
     (local / FIELDS_FILE).replace(folder / FIELDS_FILE)
-    registry.model_file(version, folder / "model").replace(folder / MODEL_FILE)
-    registry.pipeline_file(version, folder / "features").replace(folder / PIPELINE_FILE)
+    fetches = ((MODEL_FILE, registry.model_file, "model"),
+               (PIPELINE_FILE, registry.pipeline_file, "features"))  # fmt: skip
+    for name, fetch, scratch in fetches:
+        try:
+            fetch(version, folder / scratch).replace(folder / name)
+        except (MlflowException, OSError):
+            # Not the download's temporary path: the artifact that is gone, and what to do.
+            raise IntegrityError(
+                f"{registry.name} version {version.version} (run {version.run_id}): {name} is "
+                "missing from the registry's artifacts; roll back (invoke rollback) or train "
+                "again (invoke train --force)"
+            ) from None
     verify_files(folder, contract.files)
     return contract
