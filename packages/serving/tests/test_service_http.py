@@ -261,3 +261,25 @@ def test_an_echoed_name_is_capped_in_the_answer(
     assert len(response.content) < 2_000
     (detail,) = response.json()["details"]
     assert detail["field"] == "x" * 200 + "... (999,800 more characters)"
+
+
+def test_a_request_with_both_lengths_is_refused_and_nothing_smuggled_is_answered(
+    server: Server,
+) -> None:
+    """Issue 28, point 13: h11 read such a body as chunked and answered the GET hidden in it."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    smuggled = (
+        b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(smuggled)
+        received = b""
+        while chunk := connection.recv(65536):  # until the server closes the connection
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1, received
+    assert received.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Length and Transfer-Encoding" in received

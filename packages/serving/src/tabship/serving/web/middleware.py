@@ -30,6 +30,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_ENV = "TABSHIP_API_TOKEN"  # noqa: S105  (the variable's name, not a secret)
 log = logging.getLogger("tabship.serving.requests")
+AMBIGUOUS = "a request with both Content-Length and Transfer-Encoding is refused"
+
+
+def _ambiguous_length(scope: Scope) -> bool:
+    """Whether the request names both a Content-Length and a Transfer-Encoding."""
+    names = {name.lower() for name, _ in scope.get("headers", ())}
+    return b"content-length" in names and b"transfer-encoding" in names
 
 
 class GuardMiddleware:
@@ -58,6 +65,14 @@ class GuardMiddleware:
         self.docs: bytes | None = None  # the rewritten document, made on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _ambiguous_length(scope):
+            # h11 (uvicorn's parser here) reads such a body as chunked and parses what follows
+            # as the next request: behind a proxy that reads Content-Length, a request smuggled
+            # in the body. RFC 9112 (6.1) lets a server refuse it; it must close the connection.
+            ambiguous = ErrorBody(400, "bad_request", AMBIGUOUS)
+            await _send_error(send, ambiguous, scope, [(b"connection", b"close")])
+            _log(scope, ambiguous, time.perf_counter())
+            return
         if scope["type"] != "http" or scope["path"] == "/metrics":
             await self.app(scope, receive, send)
             return
