@@ -283,3 +283,16 @@ def test_a_request_with_both_lengths_is_refused_and_nothing_smuggled_is_answered
     assert received.count(b"HTTP/1.1 ") == 1, received
     assert received.startswith(b"HTTP/1.1 400 ")
     assert b"Content-Length and Transfer-Encoding" in received
+
+
+def test_predict_one_takes_the_record_itself_too(
+    server: Server, holdout: list[dict[str, Any]]
+) -> None:
+    """Issue 28: a caller posting one record got 15 problems back (`records` missing, 14 extra)."""
+    wrapped = _post(server, "/predict_one", {"records": [holdout[3]]})
+    bare = _post(server, "/predict_one", holdout[3])
+    assert wrapped.status_code == bare.status_code == 200
+    assert bare.json()[0]["probability"] == wrapped.json()[0]["probability"]
+    broken = _post(server, "/predict_one", {**holdout[3], "age": "old"})
+    assert broken.status_code == 422
+    assert [(d["record"], d["field"]) for d in broken.json()["details"]] == [(0, "age")]

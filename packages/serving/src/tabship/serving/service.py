@@ -326,13 +326,16 @@ def _openapi(document: dict[str, Any]) -> dict[str, Any]:
 def _one_record_operation() -> tuple[dict[str, Any], dict[str, Any]]:
     """The OpenAPI operation of the mounted /predict_one route, and the schemas it refers to."""
     ref = "#/components/schemas/{model}"
-    body = PredictOneInput.model_json_schema(ref_template=ref)
+    wrapped = PredictOneInput.model_json_schema(ref_template=ref)
     answer = TypeAdapter(list[Prediction]).json_schema(ref_template=ref)
-    schemas = {**body.pop("$defs", {}), **answer.pop("$defs", {})}
+    schemas = {**wrapped.pop("$defs", {}), **answer.pop("$defs", {})}
+    # The record in `records`, or the record itself: a caller posting one record gets it scored.
+    body = {"anyOf": [wrapped, {"$ref": ref.format(model="Record")}]}
     operation = {
         "tags": ["Service APIs"],
         "operationId": "tabship_classifier__predict_one",
-        "description": 'Score one record: `{"records": [record]}`, answer `[prediction]`.',
+        "description": 'Score one record, sent as `{"records": [record]}` or as the record '
+        "itself; answer `[prediction]`.",
         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": {
             "200": {

@@ -10,6 +10,7 @@ limits) and ours (auth, size, content type) still wrap it, as they wrap every ro
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bentoml import get_current_service  # bound once: each `bentoml.X` is a lazy lookup
@@ -36,12 +37,21 @@ class OneRecord:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
+        body = b"".join(chunks)
         try:
-            parsed: Any = self.model.model_validate_json(b"".join(chunks))
+            parsed: Any = self.model.model_validate_json(body)
         except ValidationError as error:
-            refusal = from_pydantic(error.errors(include_url=False))
-            await answer(send, refusal.status, refusal.to_bytes())
-            return
+            parsed = _bare_record(self.model, body)  # the record itself, not in `records`
+            if parsed is None:
+                refusal = from_pydantic(error.errors(include_url=False))
+                await answer(send, refusal.status, refusal.to_bytes())
+                return
+            try:
+                parsed = self.model.model_validate({"records": [parsed]})
+            except ValidationError as wrapped:  # the record's own faults, named as record 0
+                refusal = from_pydantic(wrapped.errors(include_url=False))
+                await answer(send, refusal.status, refusal.to_bytes())
+                return
         try:
             body = get_current_service().predict_one(parsed.records)
         except ClientError as error:
@@ -50,7 +60,20 @@ class OneRecord:
         await answer(send, 200, body)
 
 
+def _bare_record(model: type[BaseModel], body: bytes) -> dict[str, Any] | None:
+    """BODY's object when it is a record sent as it is (a JSON object without `records`):
+    the route takes `{"records": [record]}` and the record alone alike. None otherwise."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(document, dict) and "records" not in document:
+        return document
+    return None
+
+
 def one_record_route(model: type[BaseModel]) -> Route:
-    """POST /predict_one, validating bodies with MODEL (`{"records": [record]}`); mount it with
+    """POST /predict_one, validating bodies with MODEL (`{"records": [record]}`, or the record
+    itself); mount it with
     `asgiroutes.routes_app`, so that BentoML's mount matches only this route."""
     return Route(PATH, OneRecord(model), methods=["POST"])
