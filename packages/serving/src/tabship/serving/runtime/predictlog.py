@@ -94,9 +94,8 @@ class PredictionLog:
     """One worker's prediction log file: each request's lines appended before it is answered."""
 
     def __init__(self, folder: Path, worker: int, fsync_seconds: float = FSYNC_SECONDS) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"data.{worker}.log"
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd: int | None = None  # opened by the first write: no file for a service unused
         self._lock = threading.Lock()
         self._written = threading.Event()
         self._sync = threading.Thread(
@@ -125,6 +124,9 @@ class PredictionLog:
         """DATA at the file's end, whole: one write at a time, repeated until all is written."""
         view = memoryview(data)
         with self._lock:
+            if self._fd is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             while view:
                 view = view[os.write(self._fd, view) :]
         self._written.set()
@@ -134,8 +136,9 @@ class PredictionLog:
             self._written.wait()
             time.sleep(seconds)
             self._written.clear()
-            with contextlib.suppress(OSError):
-                os.fsync(self._fd)
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    os.fsync(self._fd)
 
 
 def _column(records: Records, name: str) -> list[Any]:
