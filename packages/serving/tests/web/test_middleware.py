@@ -91,17 +91,20 @@ def test_bytes_in_flight_past_the_limit_get_a_503_with_retry_after(
 
     async def go() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
+        json_type = {"Content-Type": "application/json"}
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            body = {"content": b"x" * 80, "headers": {"Content-Type": "application/json"}}
-            first = asyncio.create_task(client.post("/predict", **body))
+
+            def post(size: int) -> Any:
+                return client.post("/predict", content=b"x" * size, headers=json_type)
+
+            first = asyncio.create_task(post(80))
             await asyncio.sleep(0.05)  # the first holds 80 of 150 bytes
-            refused = await client.post("/predict", **body)  # 80 more would pass 150
-            small = asyncio.create_task(client.post("/predict", content=b"x" * 60,
-                                                    headers=body["headers"]))  # fmt: skip
+            refused = await post(80)  # 80 more would pass 150
+            small = asyncio.create_task(post(60))  # 60 more fits
             await asyncio.sleep(0.05)
             gate.set()
             done = [await first, refused, await small]
-            done.append(await client.post("/predict", **body))  # all released: admitted
+            done.append(await post(80))  # all released: admitted
             return done
 
     first, refused, small, after = asyncio.run(go())
