@@ -116,7 +116,7 @@ def notebook(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `-- [data] [train] [monitor] [OPTIONS for each]` (default: data train; bench/run.py)."""
+    """Benchmarks: `-- [data] [train] [monitor] [bulk] [OPTIONS]` (default: data train; bench/run.py)."""
     sync(session, "bench")
     session.run("python", "bench/run.py", *session.posargs)
 
