@@ -296,3 +296,16 @@ def test_predict_one_takes_the_record_itself_too(
     broken = _post(server, "/predict_one", {**holdout[3], "age": "old"})
     assert broken.status_code == 422
     assert [(d["record"], d["field"]) for d in broken.json()["details"]] == [(0, "age")]
+
+
+def test_an_explanation_names_the_value_the_request_sent(
+    server: Server, holdout: list[dict[str, Any]]
+) -> None:
+    """Issue 28: a category's contribution came with its code (relationship 1.0), not its name."""
+    record = holdout[0]
+    explained = _post(server, "/explain", {"records": [record], "top_k": 100}).json()
+    contributions = explained["explanations"][0]["contributions"]
+    sent = {c["feature"]: c["value"] for c in contributions if c["feature"] in record}
+    assert sent, contributions
+    assert sent == {name: record[name] for name in sent}
+    assert isinstance(sent["relationship"], str)

@@ -238,9 +238,13 @@ class TabshipClassifier:
         scored = self._score(scorer, records, "explain")
         base, contributions = scorer.explain(scored.matrix, top_k)
         explanations = [
-            {**prediction, "base_value": b, "contributions": [_contribution(c) for c in row]}
-            for prediction, b, row in zip(
-                self._predictions(scored), base, contributions, strict=True
+            {
+                **prediction,
+                "base_value": b,
+                "contributions": [_contribution(c, record) for c in row],
+            }
+            for prediction, b, row, record in zip(
+                self._predictions(scored), base, contributions, records, strict=True
             )
         ]
         return _json({"model_version": scored.model_version, "explanations": explanations})
@@ -290,8 +294,11 @@ class TabshipClassifier:
         )
 
 
-def _contribution(c: Contribution) -> dict[str, Any]:
-    return {"feature": c.feature, "value": c.value, "contribution": c.contribution}
+def _contribution(c: Contribution, record: dict[str, Any]) -> dict[str, Any]:
+    """C as the answer gives it: the value is what the request sent for the feature (a category's
+    name, not the code the model saw); a feature the pipeline made keeps the model's value."""
+    value = record.get(c.feature, c.value)
+    return {"feature": c.feature, "value": value, "contribution": c.contribution}
 
 
 def _openapi(document: dict[str, Any]) -> dict[str, Any]:

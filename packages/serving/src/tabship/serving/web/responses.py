@@ -25,10 +25,11 @@ class PredictResponse(BaseModel):
 
 
 class ContributionOut(BaseModel):
-    """One feature's share of the record's log-odds."""
+    """One feature's share of the record's log-odds, with the value the request sent for it (a
+    category's name, not the code the model saw)."""
 
     feature: str
-    value: float | None
+    value: float | int | str | None
     contribution: float
 
 
