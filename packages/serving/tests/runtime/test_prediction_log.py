@@ -20,7 +20,7 @@ from tabship.serving.runtime.artifact import load_artifact
 from tabship.serving.runtime.modelstore import stored_folder
 from tabship.serving.runtime.predictlog import SMALL, read_log, serialize
 
-from ..conftest import Project, start_server
+from ..conftest import Project, own_home, start_server
 
 
 def test_small_and_large_requests_write_the_same_lines() -> None:
@@ -46,7 +46,10 @@ def test_small_and_large_requests_write_the_same_lines() -> None:
 def test_every_answered_prediction_survives_a_kill_9_under_load(
     project: Project, tmp_path: Path
 ) -> None:
-    own = replace(project, log_path=tmp_path / "monitoring")
+    # A BentoML home of its own: servers sharing one share their Prometheus files, and a server
+    # killed with SIGKILL leaves its files for the next start to find.
+    home = own_home(tmp_path / "bentoml", project.tag)
+    own = replace(project, log_path=tmp_path / "monitoring", bentoml_home=home)
     server = start_server(own)
     fields = [f.name for f in load_artifact(stored_folder(project.tag)).fields]
     frame = project.holdout()[fields].head(1_000)
