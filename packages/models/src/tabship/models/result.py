@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tabship.models.config import METRICS  # light: no heavy import
+
 
 @dataclass
 class TrainResult:
@@ -37,8 +39,6 @@ class TrainResult:
 
 def metrics_table(rows: dict[str, dict[str, float]]) -> str:
     """A metric a column, a row per LABEL: CV mean, CV std, holdout."""
-    from tabship.models.config import METRICS
-
     lines = [f"{'':10}" + "".join(f"{n:>10}" for n in METRICS)]
     for label, metrics in rows.items():
         lines.append(f"{label:10}" + "".join(f"{metrics[n]:10.4f}" for n in METRICS))

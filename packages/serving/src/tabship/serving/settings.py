@@ -7,9 +7,14 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from tabship.data import LOG_ENV, ConfigError, ModelLogs, find_project, read_yaml_mapping
-
-DEFAULT_LOG_FOLDER = "monitoring"
+from tabship.data import (
+    LOG_ENV,
+    ConfigError,
+    ModelLogs,
+    find_project,
+    project_at,
+    read_yaml_mapping,
+)
 
 SETTINGS_ENV = "TABSHIP_SERVING_CONFIG"
 MODEL_TAG_ENV = "TABSHIP_MODEL_TAG"
@@ -81,6 +86,5 @@ def model_logs(model_name: str) -> ModelLogs:
     try:
         project = find_project()
     except ConfigError:
-        root = Path(os.environ.get(LOG_ENV) or DEFAULT_LOG_FOLDER).resolve()
-        return ModelLogs.under(root, model_name)
+        project = project_at(Path.cwd())  # no project file: the variable, else monitoring/
     return project.model_logs(model_name)

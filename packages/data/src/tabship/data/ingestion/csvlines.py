@@ -90,11 +90,13 @@ class CsvReader:
                     cut = block.rfind(b"\n")  # CARRY holds no newline: it follows the last one
                     if cut < 0:  # one line longer than a block: keep reading, up to a limit
                         carry += block
-                        self._check_length(carry, lines_before)
+                        if len(carry) > MAX_LINE_BYTES:
+                            self._too_long(lines_before + 1)
                         continue
                     # One copy of the block, not two: the memoryview is a slice without copying.
                     data, carry = carry + memoryview(block)[:cut], block[cut + 1 :]
-                    self._check_length(carry, lines_before + data.count(b"\n") + 1)
+                    if len(carry) > MAX_LINE_BYTES:  # lines are counted below, not twice
+                        self._too_long(lines_before + data.count(b"\n") + 2)
                 elif carry:  # the last line has no newline
                     data, carry = carry, b""
                 else:
@@ -115,15 +117,14 @@ class CsvReader:
                 path=self.path,
             )
 
-    def _check_length(self, carry: bytes, lines_before: int) -> None:
-        """CARRY is the start of one line: fail in one line when it is already too long."""
-        if len(carry) > MAX_LINE_BYTES:
-            raise DataError(
-                f"a line longer than {MAX_LINE_BYTES // 1024} KiB with no line end: not a table "
-                "of rows (or its line ends are missing)",
-                path=self.path,
-                line=lines_before + 1,
-            )
+    def _too_long(self, line: int) -> None:
+        """LINE has passed MAX_LINE_BYTES with no end: fail in one line."""
+        raise DataError(
+            f"a line longer than {MAX_LINE_BYTES // 1024} KiB with no line end: not a table "
+            "of rows (or its line ends are missing)",
+            path=self.path,
+            line=line,
+        )
 
     def _read(self, handle: io.BufferedIOBase, size: int) -> bytes:
         try:

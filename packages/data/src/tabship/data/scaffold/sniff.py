@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tabship.data.errors import DataError
 from tabship.data.ingestion.chunks import MAX_LINE_BYTES
+from tabship.data.ingestion.reader import detect_format
 
 # Tried in this order; the first that splits every sampled line into the same number (> 1) of
 # fields wins. ", " comes first so that Adult-style "a, b" files keep no leading spaces.
@@ -44,8 +45,7 @@ class RawTable:
 
 
 def _text_lines(path: Path) -> list[str]:
-    with path.open("rb") as handle:
-        gzipped = handle.read(2) == b"\x1f\x8b"
+    gzipped = detect_format(path) == "csv.gz"  # by magic bytes, as ingest reads it
     try:
         with gzip.open(path, "rb") if gzipped else path.open("rb") as handle:
             raw = handle.read(MAX_INIT_BYTES + 1)  # bounded: a gzip may expand a thousandfold

@@ -17,7 +17,7 @@ strings that pandas would otherwise turn into floats and round.
 
 `log_lines` and `write_log` write the same lines without a service, for simulated traffic
 (`tabship-serving simulate --to-log`): the columns come from `logged_columns`, as the service's
-do, and the rest is what BentoML's default monitor adds (see `log_lines`).
+do, and the rest is what the service adds to every line (see `log_lines`).
 """
 
 from __future__ import annotations
@@ -150,19 +150,18 @@ def _column(records: Records, name: str) -> list[Any]:
 def log_lines(
     records: Records, scored: Scored, model_version: str, kinds: Mapping[str, str]
 ) -> list[str]:
-    """The lines the service's monitor writes for one request of RECORDS: each row's columns,
-    then BentoML's time of the request (local, ISO), its request id (a 63-bit integer, as
-    `middleware._new_request_id` sets) and trace id ("0": tracing is off by default), through
-    json.dumps as its JSON log formatter does."""
-    columns = logged_columns(records, scored, model_version, kinds)
-    names = [f"{name}_" if name in PRESERVED else name for name, *_ in columns]
+    """The lines the service writes for one request of RECORDS (`serialize`, as
+    `PredictionLog.write`): each row's columns, then the time of the request (local, ISO), its
+    request id (a 63-bit integer, as `middleware._new_request_id` sets) and trace id ("0":
+    tracing is off by default)."""
+    columns = [(name, values) for name, _, _, values in
+               logged_columns(records, scored, model_version, kinds)]  # fmt: skip
     extra = {
-        "timestamp": datetime.datetime.now().isoformat(),  # local, as BentoML writes it
+        "timestamp": datetime.datetime.now().isoformat(),  # local, as the service writes it
         "request_id": str(secrets.randbits(63)),
         "trace_id": "0",
     }
-    rows = zip(*(values for *_, values in columns), strict=True)
-    return [json.dumps({**dict(zip(names, row, strict=True)), **extra}) for row in rows]
+    return serialize(columns, extra).decode("utf-8").splitlines()
 
 
 def data_folder(log_path: Path, model_name: str) -> Path:
