@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT / "tools"))  # the unpublished workspace tooling, st
 from tabship_dev.ci_tools import npm_bin  # noqa: E402
 from tabship_dev.images.cli import make_targets  # noqa: E402
 from tabship_dev.selection import plan  # noqa: E402
+from tabship_dev.stack import read_env_file, stack_dir  # noqa: E402
 from tabship_dev.workspace import PACKAGES, ToolError, mypy_runs, uv_sync  # noqa: E402
 
 nox.needs_version = ">=2025.2.9"
@@ -52,11 +53,20 @@ def dev(session: nox.Session, *args: str) -> None:
     session.run(sys.executable, "-m", "tabship_dev", *args, env=TOOLS_ENV, external=True)
 
 
+def team_env(session: nox.Session) -> dict[str, str]:
+    """The team stack's variables (`nox -s stack -- up` wrote them), unless already set here."""
+    found = {k: v for k, v in read_env_file(stack_dir()).items() if k not in os.environ}
+    if "MLFLOW_TRACKING_URI" in found:
+        session.log(f"team stack: registry {found['MLFLOW_TRACKING_URI']} ({stack_dir()})")
+    return found
+
+
 def run_cli(session: nox.Session, package: str, *args: str, codes: Sequence[int] = (0,)) -> None:
     """`tabship-PACKAGE ARGS POSARGS` in a venv holding that package and what it depends on."""
     sync(session, package=package)
     session.run(
-        f"tabship-{package}", *args, *session.posargs, env=JOB_ENV, success_codes=codes,
+        f"tabship-{package}", *args, *session.posargs, env={**team_env(session), **JOB_ENV},
+        success_codes=codes,
         stderr=None,  # progress and errors stay on stderr: stdout is the command's own
     )  # fmt: skip
 
@@ -122,6 +132,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def stack(session: nox.Session) -> None:
+    """The team stack on loopback: `-- up|down|status [--json]` (PostgreSQL, S3, an MLflow server)."""
+    sync(session, "stack")
+    session.run("python", "-m", "tabship_dev", "stack", *(session.posargs or ["status"]),
+                env=TOOLS_ENV, stderr=None, success_codes=[0, 1])  # fmt: skip
+
+
+@nox.session(python=PYTHON)
 def ci_check(session: nox.Session) -> None:
     """Prove the CI definitions offline: parity, JSON schemas, actionlint, Jenkinsfile lint."""
     sync(session, "ci", only=True)
@@ -148,7 +166,9 @@ def _bento(session: nox.Session, env: dict[str, str], *args: str) -> None:
     dev(session, "artifacts", "--out", str(WHEELS))
     sync(session, package="serving")
     build = ["tabship-serving", "build", *BENTO_WHEELS, *args]
-    session.run(*build, env={**JOB_ENV, **env}, success_codes=[0, 4])  # 4: no champion yet
+    session.run(
+        *build, env={**team_env(session), **JOB_ENV, **env}, success_codes=[0, 4]
+    )  # 4: no champion yet
 
 
 @nox.session(python=PYTHON)
@@ -194,8 +214,11 @@ def image(session: nox.Session) -> None:
     """Build images and check they run: `-- [--target serving|training|ci|all] [--base-image X]`."""
     if "serving" in make_targets(session.posargs):  # it carries the champion: train, store it
         sync(session, package="serving")
-        session.run("tabship-models", "train", env=JOB_ENV)  # a no-op when cached
-        session.run("tabship-serving", "build", "--model-only", env={**JOB_ENV, **BENTO_HOME})
+        team = team_env(session)
+        session.run("tabship-models", "train", env={**team, **JOB_ENV})  # a no-op when cached
+        session.run(
+            "tabship-serving", "build", "--model-only", env={**team, **JOB_ENV, **BENTO_HOME}
+        )
     session.run(sys.executable, IMAGE_PY, "make", *session.posargs, external=True)
 
 

@@ -324,3 +324,15 @@ def build(c: Context) -> None:
 def release(c: Context, package: str, part: str = "patch") -> None:
     """Bump one package's version, add a CHANGELOG section and tag tabship-PACKAGE-vX.Y.Z."""
     _nox(c, "release", package, part)
+
+
+@task(
+    help={
+        "action": "up, down or status",
+        "json": "print one JSON object",
+        "purge": "down: delete the stack's folder and its data too",
+    }
+)
+def stack(c: Context, action: str = "status", json: bool = False, purge: bool = False) -> None:
+    """The team stack on loopback: PostgreSQL, S3 (SeaweedFS) and an MLflow server (nox -s stack)."""
+    _nox(c, "stack", action, *(["--json"] if json else []), *(["--purge"] if purge else []))

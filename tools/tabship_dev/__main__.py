@@ -8,6 +8,7 @@
     dashboards [--check]            write (or check) configs/monitoring/dashboards/*.json
     promotion [--outcome F] [--gitlab-child F]  after a retrain: tell CI whether it promoted
     cycles                          import circles in packages/ (exit 1 when there is one)
+    stack up|down|status [--dir D] [--purge] [--json]  the team stack on loopback
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -29,6 +30,7 @@ from tabship_dev import (
     dashboards,
     promotion,
     release,
+    stack,
     versions,
 )
 from tabship_dev.workspace import PACKAGES, ToolError, git
@@ -126,6 +128,19 @@ def cmd_cycles(args: argparse.Namespace) -> int:
     return 1 if found else 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    """Start, stop or check the team stack; exit 1 from `status` when a part is not healthy."""
+    folder = stack.stack_dir(args.dir)
+    if args.action == "up":
+        document = stack.up(folder)
+    elif args.action == "down":
+        document = stack.down(folder, purge=args.purge)
+    else:
+        document = stack.status(folder)
+    print(json.dumps(document) if args.json else stack.describe(args.action, document))
+    return 1 if args.action == "status" and not document["up"] else 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     top = argparse.ArgumentParser(
@@ -169,6 +184,14 @@ def parser() -> argparse.ArgumentParser:
     promoted.set_defaults(run=cmd_promotion)
     circled = commands.add_parser("cycles", help="import circles in packages/ (needs grimp)")
     circled.set_defaults(run=cmd_cycles)
+    team = commands.add_parser("stack", help="PostgreSQL, S3 and an MLflow server on loopback")
+    team.add_argument("action", choices=("up", "down", "status"))
+    team.add_argument(
+        "--dir", type=Path, default=None, help="default: $TABSHIP_STACK_DIR or .stack/"
+    )
+    team.add_argument("--purge", action="store_true", help="down: delete the folder and its data")
+    team.add_argument("--json", action="store_true", help="print one JSON object")
+    team.set_defaults(run=cmd_stack)
     return top
 
 

@@ -7,6 +7,7 @@ started (BentoML's workers) and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tabship_dev.workspace import ToolError
 
@@ -48,22 +49,28 @@ def start(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 120.0,
+    ready: Callable[[], bool] | None = None,
+    preexec: Mapping[str, Any] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Run ARGV with its output in LOG, and return once READY_URL answers 200.
+    """Run ARGV with its output in LOG, and return once READY_URL answers 200 (or READY, a check
+    of a server that speaks no HTTP, returns True). PREEXEC: more Popen arguments (user, group).
 
     Raises ToolError with the end of the log when the program exits or does not answer in time,
     and when something already answers READY_URL: a port that free_port() found free can be
     taken by another process before this one binds it, and its answers are not this program's.
     """
-    if _answers(ready_url):
-        raise ToolError(f"{ready_url} answers before {argv[0]} started: the port is taken")
+    answers = ready or (lambda: _answers(ready_url))
+    if answers():
+        raise ToolError(
+            f"{ready_url or argv[0]} answers before {argv[0]} started: the port is taken"
+        )
     with log.open("ab") as out:
         process = subprocess.Popen(
             list(argv), stdout=out, stderr=subprocess.STDOUT, env=dict(env) if env else None,
-            cwd=cwd, start_new_session=True,
+            cwd=cwd, start_new_session=True, **(preexec or {}),
         )  # fmt: skip
     deadline = time.monotonic() + timeout
-    while not _answers(ready_url):
+    while not answers():
         if process.poll() is not None or time.monotonic() > deadline:
             stop(process)
             tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
@@ -102,3 +109,41 @@ def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) 
         if time.monotonic() > deadline:
             raise ToolError(f"gave up after {timeout:.0f} s waiting for {what}")
         time.sleep(0.25)
+
+
+def stop_pid(pid: int, program: str, timeout: float = 15.0) -> bool:
+    """Stop the session that PID leads, as stop() does, when PID is still PROGRAM (a pid written
+    down earlier may since belong to another process). False when it was not running."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # A script's first word is its interpreter: look at the second too.
+    if program not in {Path(word.decode(errors="replace")).name for word in argv[:2]}:
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not Path(f"/proc/{pid}").exists() or _zombie(pid):
+                _reap(pid)
+                return True
+            time.sleep(0.1)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect PID's exit status when this process started it (else it stays a zombie)."""
+    # Started by another process (an earlier `stack up`): its parent reaps it.
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return True

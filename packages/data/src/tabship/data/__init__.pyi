@@ -78,6 +78,18 @@ from .logpaths import (
 from .logpaths import (
     ModelLogs as ModelLogs,
 )
+from .objectstore import (
+    ObjectStore as ObjectStore,
+)
+from .objectstore import (
+    PreconditionFailedError as PreconditionFailedError,
+)
+from .objectstore import (
+    StoreError as StoreError,
+)
+from .objectstore import (
+    is_object_url as is_object_url,
+)
 from .project import (
     DatasetFiles as DatasetFiles,
 )

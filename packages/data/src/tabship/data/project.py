@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tabship.data.errors import ConfigError
 from tabship.data.logpaths import LOG_ENV, ModelLogs, monitoring_root
+from tabship.data.objectstore import is_object_url
 from tabship.data.yamlfile import read_yaml_mapping
 
 PROJECT_ENV = "TABSHIP_PROJECT"
@@ -82,6 +83,9 @@ class Project:
     # The monitoring folder (prediction log, shadow log, labels): see tabship.data.logpaths.
     # None: `monitoring/` under the root.
     log_root: Path | None = None
+    # The team's object store (TABSHIP_DATA_STORE=s3://bucket/prefix): shared dataset versions and
+    # the promotion lease. `store` is then this machine's copy under the root. None: one machine.
+    remote_store: str | None = None
 
     @property
     def monitoring(self) -> Path:
@@ -147,11 +151,13 @@ def project_at(root: Path | str) -> Project:
     optional here (a folder that `tabship-data init` is about to fill has none yet)."""
     folder = Path(root).resolve()
     store = os.environ.get(STORE_ENV)
+    remote = store if store and is_object_url(store) else None
     tracking = os.environ.get(TRACKING_ENV)
     settings = _project_file(folder / MARKER)
     return Project(
         root=folder,
-        store=Path(store).resolve() if store else folder / "data" / "processed",
+        store=Path(store).resolve() if store and not remote else folder / "data" / "processed",
+        remote_store=remote,
         tracking_uri=tracking or f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}",
         default_dataset=settings.get("default_dataset"),
         log_root=monitoring_root(folder, settings.get("prediction_log"), os.environ.get(LOG_ENV)),

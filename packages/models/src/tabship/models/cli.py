@@ -54,6 +54,10 @@ def _train(args: argparse.Namespace, project: Project) -> int:
             file=sys.stderr,
         )
         return EXIT_GATE
+    if result.status == "superseded":
+        print(f"error: superseded: another run moved the champion while this one was deciding; "
+              f"version {result.model_version} stays 'candidate'", file=sys.stderr)  # fmt: skip
+        return EXIT_REFUSED
     return EXIT_OK
 
 

@@ -152,6 +152,7 @@ def train_run(
     gate, verdict = judge(run, data, trained, baseline, registry, champion, challenge)
     if verdict is not None:
         say(f"challenger: {'; '.join(verdict.reasons)}")
+    fault_point("judged")  # the champion it compared with is read: another run may move it now
     commit = git_commit(project.root)
     fields = data.version.request_fields(run.data)
     with (
@@ -278,6 +279,15 @@ def _card_facts(
 
 
 def fault_point(name: str) -> None:
-    """Die here when TABSHIP_FAULT_AT names this point: tests kill a run at each step this way."""
+    """Die here when TABSHIP_FAULT_AT names this point: tests kill a run at each step this way.
+    Or wait here when TABSHIP_PAUSE_AT names it: the run writes `<pid>.waiting` into the folder
+    TABSHIP_PAUSE_DIR and goes on once `go` appears there (at most 10 minutes), so that a test
+    can hold two runs at one point and release them together (a promotion race)."""
     if os.environ.get("TABSHIP_FAULT_AT") == name:
         os._exit(137)
+    if os.environ.get("TABSHIP_PAUSE_AT") == name and os.environ.get("TABSHIP_PAUSE_DIR"):
+        folder = Path(os.environ["TABSHIP_PAUSE_DIR"])
+        (folder / f"{os.getpid()}.waiting").touch()
+        deadline = time.monotonic() + 600
+        while not (folder / "go").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)

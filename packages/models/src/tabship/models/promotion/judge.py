@@ -107,10 +107,10 @@ def settle(
     champion: VersionInfo | None,
 ) -> str:
     """Move the aliases: the run's status (promoted, gate_failed, refused or superseded)."""
-    if verdict is None:  # a plain train: the gate decides
-        if gate_passed:
-            registry.promote(version)
-        return "promoted" if gate_passed else "gate_failed"
+    if verdict is None:  # a plain train: the gate decides, if the champion is still the one seen
+        if not gate_passed:
+            return "gate_failed"
+        return "promoted" if registry.promote_if_champion(version, champion) else "superseded"
     if verdict.promote and registry.promote_if_champion(version, champion):
         return "promoted"
     registry.set_challenger(version)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,9 +24,10 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from tabship.data import Project
+from tabship.data import ObjectStore, Project
 from tabship.features import FittedPipeline, load_pipeline
 from tabship.models.config import TrainConfig, load_train_config
+from tabship.models.registry.lease import Lease, held
 
 # MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
 logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -76,6 +78,10 @@ class Registry:
         self.uri = project.tracking_uri
         project.mlruns.mkdir(parents=True, exist_ok=True)
         self.lock_file = project.mlruns / "aliases.lock"
+        # Against a shared server, alias moves are serialised by a lease in the team's object
+        # store (registry/lease.py); a file lock serialises them on one machine only.
+        self.lease_store = ObjectStore(project.remote_store) if project.remote_store else None
+        self._lease: Lease | None = None
         # MLflow also writes the URI into $MLFLOW_TRACKING_URI, where every project resolved later
         # in this process would find it: keep the environment as the user set it.
         saved = os.environ.get("MLFLOW_TRACKING_URI")
@@ -163,9 +169,22 @@ class Registry:
 
     @contextmanager
     def alias_lock(self) -> Iterator[None]:
-        """Serialise alias moves between processes on this machine: MLflow has no compare-and-set
-        on an alias, so a read-then-write must not interleave with another's. (Against a shared
-        tracking server, run one retrain at a time per model: the CI pipelines do.)"""
+        """Serialise alias moves: MLflow has no compare-and-set on an alias, so a read-then-write
+        must not interleave with another's. With an object store (TABSHIP_DATA_STORE=s3://...),
+        across machines through its lease; otherwise on this machine, through a file lock."""
+        if self.lease_store is not None:
+            with held(self.lease_store, self.name) as lease:
+                self._lease = lease
+                try:
+                    yield
+                finally:
+                    self._lease = None
+            return
+        if not self.uri.startswith("sqlite:"):
+            _warn_once(
+                f"{display_uri(self.uri)}: alias moves are serialised on this machine only; set "
+                "TABSHIP_DATA_STORE=s3://... to serialise them across machines"
+            )
         with self.lock_file.open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
@@ -173,14 +192,20 @@ class Registry:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    def _set(self, alias: str, version: str) -> None:
+        """Move ALIAS under the lock (and, with a lease, only while it is still held)."""
+        if self._lease is not None:
+            self._lease.check()
+        self.client.set_registered_model_alias(self.name, alias, version)
+
     def _promote(self, info: VersionInfo) -> VersionInfo | None:
         old = self.alias(CHAMPION)
         if old is not None and old.version == info.version:
             return old
         if old is not None:
             # previous first: if we stop between the two writes, champion is still the old one.
-            self.client.set_registered_model_alias(self.name, PREVIOUS, old.version)
-        self.client.set_registered_model_alias(self.name, CHAMPION, info.version)
+            self._set(PREVIOUS, old.version)
+        self._set(CHAMPION, info.version)
         challenger = self.alias(CHALLENGER)
         if challenger is not None and challenger.version == info.version:
             self.client.delete_registered_model_alias(self.name, CHALLENGER)
@@ -205,7 +230,7 @@ class Registry:
     def set_challenger(self, info: VersionInfo) -> None:
         """Point `challenger` at INFO: registered, not promoted (shadow mode can score it)."""
         with self.alias_lock():
-            self.client.set_registered_model_alias(self.name, CHALLENGER, info.version)
+            self._set(CHALLENGER, info.version)
 
     def rollback(self) -> tuple[VersionInfo, VersionInfo]:
         """Restore `previous` as champion; the replaced champion becomes `previous`."""
@@ -213,8 +238,8 @@ class Registry:
             previous, champion = self.alias(PREVIOUS), self.alias(CHAMPION)
             if previous is None or champion is None:
                 raise RegistryError(f"{self.name} has no 'previous' version to roll back to")
-            self.client.set_registered_model_alias(self.name, CHAMPION, previous.version)
-            self.client.set_registered_model_alias(self.name, PREVIOUS, champion.version)
+            self._set(CHAMPION, previous.version)
+            self._set(PREVIOUS, champion.version)
             return previous, champion
 
     def versions(self) -> list[dict[str, Any]]:
@@ -243,3 +268,12 @@ class Registry:
         """The metrics and the tags logged by a run, in one call to the store."""
         data = self.client.get_run(run_id).data
         return dict(data.metrics), dict(data.tags)
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"warning: {message}", file=sys.stderr)
