@@ -42,10 +42,10 @@ def team_stack() -> Iterator[dict[str, str]]:
         stack.down(folder)
         raise
     print(f"team stack up in {started['seconds']:.1f} s: {started['started']}")
-    pids = [part["pid"] for part in started["parts"].values()]
+    pids = {name: part["pid"] for name, part in started["parts"].items()}
     yield dict(started["env"], TABSHIP_STACK_DIR=str(folder))
     stack.down(folder)
-    left = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    left = {name: pid for name, pid in pids.items() if Path(f"/proc/{pid}").exists()}
     shutil.rmtree(folder, ignore_errors=True)
     assert not left, f"stack down left these running: {left}"
 

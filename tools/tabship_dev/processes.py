@@ -111,9 +111,12 @@ def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) 
         time.sleep(0.25)
 
 
-def stop_pid(pid: int, program: str, timeout: float = 15.0) -> bool:
-    """Stop the session that PID leads, as stop() does, when PID is still PROGRAM (a pid written
-    down earlier may since belong to another process). False when it was not running."""
+def stop_pid(
+    pid: int, program: str, timeout: float = 15.0, first: signal.Signals = signal.SIGTERM
+) -> bool:
+    """Stop the session that PID leads with FIRST, then SIGKILL if it lingers, when PID is still
+    PROGRAM (a pid written down earlier may since belong to another process). False when it was
+    not running."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -121,7 +124,7 @@ def stop_pid(pid: int, program: str, timeout: float = 15.0) -> bool:
     # A script's first word is its interpreter: look at the second too.
     if program not in {Path(word.decode(errors="replace")).name for word in argv[:2]}:
         return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    for sig in (first, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
         except ProcessLookupError:

@@ -18,6 +18,7 @@ import json
 import os
 import secrets as tokens
 import shutil
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -192,7 +193,9 @@ def down(folder: Path, purge: bool = False) -> dict[str, Any]:
     stopped = []
     for part in ("mlflow", "s3", "postgres"):
         entry = state.pop(part, None)
-        if entry and stop_pid(int(entry["pid"]), PROGRAMS[part]):
+        # PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown.
+        first = signal.SIGINT if part == "postgres" else signal.SIGTERM
+        if entry and stop_pid(int(entry["pid"]), PROGRAMS[part], first=first):
             stopped.append(part)
     (folder / ENV_FILE).unlink(missing_ok=True)
     if folder.is_dir():

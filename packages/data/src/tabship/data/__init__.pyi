@@ -121,6 +121,12 @@ from .versions.load import (
 from .versions.load import (
     open_version as open_version,
 )
+from .versions.remote import (
+    fetch_version as fetch_version,
+)
+from .versions.remote import (
+    share_version as share_version,
+)
 from .versions.splits import row_fraction as row_fraction
 from .versions.store import Manifest as Manifest
 from .yamlfile import read_yaml_mapping as read_yaml_mapping

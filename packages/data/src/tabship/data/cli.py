@@ -23,6 +23,7 @@ from tabship.data.ingestion.outcome import RunRejectedError
 from tabship.data.ingestion.pipeline import Progress, ingest
 from tabship.data.project import default_store, find_project
 from tabship.data.versions import store as st
+from tabship.data.versions.remote import share_version
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
 
@@ -177,11 +178,24 @@ def _ingest(args: argparse.Namespace) -> int:
         if not args.json:
             print(rejected.summary())
         return _fail(args, str(exc), EXIT_DATA, extra=rejected.to_json() | {"status": "rejected"})
+    _share(args, result.dataset, result.version)
     if args.json:
         print(json.dumps(result.to_json()))
     else:
         print(result.summary())
     return EXIT_OK
+
+
+def _share(args: argparse.Namespace, dataset: str, version: str) -> None:
+    """With a team store (TABSHIP_DATA_STORE=s3://...), upload the version ingested into the
+    project's own copy, so that other machines read the same one."""
+    try:
+        project = find_project(args.project)
+    except ConfigError:
+        return  # outside a project: a plain ingest into a folder
+    ours = Path(args.store).resolve() == project.store
+    if ours and share_version(project, dataset, version) and not (args.json or args.quiet):
+        print(f"shared: {project.remote_store}/{dataset}/{version}", file=sys.stderr)
 
 
 def _synth(args: argparse.Namespace) -> int:

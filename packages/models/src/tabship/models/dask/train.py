@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tabship.data import ConfigError, concat_parts, ingest_partitioned, open_version
+from tabship.data import (
+    ConfigError,
+    concat_parts,
+    ingest_partitioned,
+    open_version,
+    share_version,
+)
 from tabship.features import add_counts, category_counts, fit_counts
 from tabship.models.config import RunConfig, TrainConfig
 from tabship.models.dask import partitions as parts
@@ -64,6 +70,7 @@ def train_on_dask(
             f"ingest: {result.rows_in} rows read, {result.rows_accepted} accepted, "
             f"{result.rows_quarantined} quarantined -> version {result.version}"
         )
+        share_version(project, run.data.name, result.version)
         ingest_seconds = time.perf_counter() - started
         version = open_version(run.data.name, result.version, project.store)
         data, trained = _fit(Placement(client), run, version.data_files, version, say)

@@ -26,6 +26,7 @@ from tabship.data import (
     ModelLogs,
     Project,
     atomic_write_json,
+    fetch_version,
     fields_from_json,
     list_versions,
 )
@@ -99,6 +100,7 @@ def log_columns(fields: list[FieldSpec]) -> dict[str, pl.DataType]:
 
 def negative_label(project: Project, contract: Contract) -> str | None:
     """The dataset's other label, from the manifest of the version the champion learnt from."""
+    fetch_version(project, contract.dataset, contract.dataset_version)
     for manifest in list_versions(contract.dataset, project.store):
         if manifest.version == contract.dataset_version:
             return other_label(manifest, contract.positive_label)

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tabship.data import FieldSpec, Manifest, Project, atomic_write_json, ingest, list_versions
+from tabship.data import (
+    FieldSpec,
+    Manifest,
+    Project,
+    atomic_write_json,
+    fetch_version,
+    ingest,
+    list_versions,
+    share_version,
+)
 from tabship.models.config import load_run_config
 from tabship.models.feedback.config import TRIGGERS, RetrainConfig, load_retrain_config
 from tabship.models.feedback.rows import (
@@ -158,6 +167,7 @@ def retrain(
         f"ingest: {result.rows_in:,} rows read, {result.rows_accepted:,} accepted, "
         f"{result.rows_quarantined:,} quarantined -> version {result.version}"
     )
+    share_version(project, run.data.name, result.version)
     outcome.dataset_version = result.version
     new_rows = result.rows_accepted - int(trained_on.rows["accepted"])
     if new_rows < max(config.min_new_rows, 1) and not request.force:
@@ -237,6 +247,7 @@ def _gather_feedback(
 
 def _version_of(project: Project, dataset: str, version: str) -> Manifest:
     """DATASET's VERSION, as the store lists it."""
+    fetch_version(project, dataset, version)
     for manifest in list_versions(dataset, project.store):
         if manifest.version == version:
             return manifest

@@ -31,6 +31,9 @@ from tabship.models.registry.lease import Lease, held
 
 # MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
 logging.getLogger("mlflow").setLevel(logging.ERROR)
+# Against a server, MLflow writes "View run ... at: URL" to stdout, where `--json` promises one JSON
+# document; the run's address is in the result instead.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 CANDIDATE, CHAMPION, PREVIOUS = "candidate", "champion", "previous"
 # A retrained model that was not promoted (or not yet): shadow mode scores it beside the champion.

@@ -8,7 +8,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from tabship.data import DatasetConfig, DatasetVersion, Manifest, Project, ingest, load_dataset
+from tabship.data import (
+    DatasetConfig,
+    DatasetVersion,
+    Manifest,
+    Project,
+    fetch_version,
+    ingest,
+    load_dataset,
+    share_version,
+)
 from tabship.models.training.metrics import Labels
 
 
@@ -51,6 +60,7 @@ def load_version(
     CATEGORIES as pandas categoricals, and then the whole frame is let go once it is split."""
     picked = [*dict.fromkeys([*columns, "split"])] if columns is not None else None
     wanted = [*categories, "split"] if columns is not None else categories
+    version = fetch_version(project, config.name, version)  # from the team store, when there is one
     stored = load_dataset(config.name, version, project.store, columns=picked, categories=wanted)
     train, holdout = stored.split("train"), stored.split("holdout")
     if columns is not None:
@@ -86,4 +96,6 @@ def load_training_data(
             f"ingest: {result.rows_in} rows read, {result.rows_accepted} accepted, "
             f"{result.rows_quarantined} quarantined -> version {result.version}"
         )
+    if share_version(project, config.name, result.version) and progress is not None:
+        progress(f"ingest: version {result.version} shared in {project.remote_store}")
     return load_version(project, config, result.version, columns, categories)
