@@ -333,6 +333,6 @@ def release(c: Context, package: str, part: str = "patch") -> None:
         "purge": "down: delete the stack's folder and its data too",
     }
 )
-def stack(c: Context, action: str = "status", json: bool = False, purge: bool = False) -> None:
+def stack(c: Context, action: str, json: bool = False, purge: bool = False) -> None:
     """The team stack on loopback: PostgreSQL, S3 (SeaweedFS) and an MLflow server (nox -s stack)."""
     _nox(c, "stack", action, *(["--json"] if json else []), *(["--purge"] if purge else []))

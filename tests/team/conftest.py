@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tabship_dev import stack
+from tabship_dev import processes, stack
 from tabship_dev.stackparts import postgres_bin
 from tabship_dev.workspace import ToolError
 
@@ -45,7 +45,7 @@ def team_stack() -> Iterator[dict[str, str]]:
     pids = {name: part["pid"] for name, part in started["parts"].items()}
     yield dict(started["env"], TABSHIP_STACK_DIR=str(folder))
     stack.down(folder)
-    left = {name: pid for name, pid in pids.items() if Path(f"/proc/{pid}").exists()}
+    left = {name: pid for name, pid in pids.items() if processes.running(pid)}
     shutil.rmtree(folder, ignore_errors=True)
     assert not left, f"stack down left these running: {left}"
 

@@ -150,3 +150,8 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except (OSError, IndexError):
         return True
+
+
+def running(pid: int) -> bool:
+    """PID is a live process (a zombie, dead but not yet collected by its parent, is not)."""
+    return Path(f"/proc/{pid}").exists() and not _zombie(pid)

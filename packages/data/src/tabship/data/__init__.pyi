@@ -67,6 +67,9 @@ from .ingestion.outcome import (
 from .ingestion.partitioned import ingest_partitioned as ingest_partitioned
 from .ingestion.pipeline import ingest as ingest
 from .logpaths import (
+    FETCHED_LEDGER as FETCHED_LEDGER,
+)
+from .logpaths import (
     LOG_ENV as LOG_ENV,
 )
 from .logpaths import (
@@ -76,7 +79,19 @@ from .logpaths import (
     SHADOW_MONITOR as SHADOW_MONITOR,
 )
 from .logpaths import (
+    SHIPPED_LEDGER as SHIPPED_LEDGER,
+)
+from .logpaths import (
     ModelLogs as ModelLogs,
+)
+from .logpaths import (
+    fetched_name as fetched_name,
+)
+from .logpaths import (
+    replica_name as replica_name,
+)
+from .logpaths import (
+    replica_prefix as replica_prefix,
 )
 from .objectstore import (
     ObjectStore as ObjectStore,

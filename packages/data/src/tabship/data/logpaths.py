@@ -7,10 +7,18 @@ by the service before each answer), the challenger's shadow log (`tabship_shadow
 monitoring folder is `$TABSHIP_PREDICTION_LOG`, else `prediction_log` in configs/project.yaml,
 else `monitoring/`, each relative to the project's root, never to a working directory: a service
 started from another folder, or in the serving image, logs where the monitor reads.
+
+With a team store (TABSHIP_DATA_STORE=s3://...), each replica of the service also uploads its
+closed log segments to `<store>/logs/<model name>/<replica>/<segment file>`, and the monitor and
+the retrain fetch the other replicas' segments into the prediction log folder as
+`data.r-<replica>.<segment file>`. A replica is named by $TABSHIP_REPLICA, else the host's name
+(a pod's, on Kubernetes).
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +26,10 @@ LOG_ENV = "TABSHIP_PREDICTION_LOG"
 DEFAULT_FOLDER = "monitoring"
 # The streams' folder names (the layout bentoml.monitor used): `<home>/<name>/data/data.<worker>.log`.
 PREDICTIONS_MONITOR = "tabship_predictions"
+REPLICA_ENV = "TABSHIP_REPLICA"
+REPLICA_LOGS = "logs"  # the team store's prefix of the replicas' log segments
+SHIPPED_LEDGER = ".shipped"  # in the log folder, one per worker: segments uploaded
+FETCHED_LEDGER = ".fetched"  # in the log folder: segments of other replicas downloaded
 SHADOW_MONITOR = "tabship_shadow"
 
 
@@ -62,3 +74,19 @@ class ModelLogs:
     def compacted_shadow(self) -> Path:
         """The monitor's parquet of the shadow log."""
         return self.home / "compacted-shadow"
+
+
+def replica_name() -> str:
+    """This replica's name in the team store: $TABSHIP_REPLICA, else the host's name."""
+    name = os.environ.get(REPLICA_ENV) or socket.gethostname()
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "replica"
+
+
+def replica_prefix(model_name: str) -> str:
+    """The team store's prefix holding every replica's segments of MODEL_NAME's log."""
+    return f"{REPLICA_LOGS}/{model_name}"
+
+
+def fetched_name(replica: str, segment: str) -> str:
+    """The local name of another replica's segment: the monitor's `data.*.log*` glob reads it."""
+    return f"data.r-{replica}.{segment}"

@@ -29,7 +29,12 @@ from tabship.serving.runtime.artifact import ModelFacts, read_facts, read_fields
 from tabship.serving.runtime.memory import LARGE_ROWS, freeze_heap, refreeze_heap, release_memory
 from tabship.serving.runtime.modelstore import newest_stored
 from tabship.serving.runtime.reload import run_folder
-from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV, load_settings, model_logs
+from tabship.serving.settings import (
+    CHALLENGER_TAG_ENV,
+    MODEL_TAG_ENV,
+    load_settings,
+    serving_project,
+)
 from tabship.serving.web import logs, openapi
 from tabship.serving.web.admin import PATH as RELOAD_PATH
 from tabship.serving.web.admin import reload_route
@@ -68,7 +73,9 @@ if MODEL_REF.stored is None:
 CHALLENGER_TAG = os.environ.get(CHALLENGER_TAG_ENV) or None
 # One folder per model name: the services of two datasets in one project keep apart logs. The
 # folder is the project's, never the working directory's: the monitor reads the same one.
-LOGS = model_logs(MODEL_TAG.split(":")[0])
+PROJECT = serving_project()
+MODEL_NAME = MODEL_TAG.split(":")[0]
+LOGS = PROJECT.model_logs(MODEL_NAME)
 FIELDS = read_fields(Path(MODEL_REF.stored.path))  # checked against its sha256 first
 Record = record_type(FIELDS)
 Columns = columns_type(FIELDS)
@@ -142,12 +149,20 @@ class TabshipClassifier:
         from tabship.serving.runtime.reload import Reloader, source_from_env
         from tabship.serving.runtime.served import Served, load_challenger, load_scorer
         from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
+        from tabship.serving.runtime.shipper import start_shipper
         from tabship.serving.runtime.watch import start_watch
 
         logs.configure()
         self.unseen_error = UnseenCategoryError
-        # One file per worker; each request's lines are in it before its answer is sent.
-        self.prediction_log = PredictionLog(LOGS.predictions, server_context.worker_index or 0)
+        # One file per worker; each request's lines are in it before its answer is sent. With a
+        # team store, in segments that each replica uploads for the monitor (runtime/shipper.py).
+        team = PROJECT.remote_store
+        segment = SETTINGS.log_segment_seconds
+        self.prediction_log = PredictionLog(
+            LOGS.predictions, server_context.worker_index or 0,
+            segment_seconds=segment if team else None,
+        )  # fmt: skip
+        self.shipper = start_shipper(self.prediction_log, team, MODEL_NAME, min(segment, 10.0))
         challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
         served = Served(
             load_scorer(MODEL_TAG, FIELDS),

@@ -10,7 +10,7 @@ from typing import Any
 from tabship.data import (
     LOG_ENV,
     ConfigError,
-    ModelLogs,
+    Project,
     find_project,
     project_at,
     read_yaml_mapping,
@@ -46,6 +46,8 @@ class Settings:
     # The variable holding POST /admin/reload's bearer token; unset or empty: reload is off (403).
     reload_token_env: str = "TABSHIP_RELOAD_TOKEN"  # noqa: S105  (a variable's name)
     reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
+    # With a team store: close the prediction log's segment this often and upload it.
+    log_segment_seconds: float = 60
     shadow: bool = False  # score every request with the registry's challenger too, and log it
     # Serving on an address other than loopback with TABSHIP_API_TOKEN unset is refused unless
     # this says so (a proxy in front that authenticates, say): auth must not go off unnoticed.
@@ -72,19 +74,19 @@ def load_settings(path: Path | str | None = None) -> Settings:
             # bool is an int to Python, not to a reader of the file: `workers: true` is a mistake.
             if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
                 raise ConfigError(f"{chosen}: {key} must be of type {known[key]}, not {value!r}")
+        if raw.get("log_segment_seconds", 60) <= 0:
+            raise ConfigError(f"{chosen}: log_segment_seconds must be more than 0")
         if raw.get("reload_watch_seconds", 0) < 0:
             raise ConfigError(f"{chosen}: reload_watch_seconds must be 0 (off) or more")
         settings = replace(settings, **raw)
     return settings
 
 
-def model_logs(model_name: str) -> ModelLogs:
-    """Where the service logs MODEL_NAME's predictions: its project's monitoring folder (the
-    project `tabship-serving serve` names in $TABSHIP_PROJECT, or the one found from the working
-    directory), which $TABSHIP_PREDICTION_LOG or project.yaml may move; outside any project (a
-    bento, the image), $TABSHIP_PREDICTION_LOG, else `monitoring/` in the working directory."""
+def serving_project() -> Project:
+    """The service's project: the one `tabship-serving serve` names in $TABSHIP_PROJECT, or the
+    one found from the working directory; outside any project (a bento, the image), the working
+    directory with the environment's settings ($TABSHIP_PREDICTION_LOG, $TABSHIP_DATA_STORE)."""
     try:
-        project = find_project()
+        return find_project()
     except ConfigError:
-        project = project_at(Path.cwd())  # no project file: the variable, else monitoring/
-    return project.model_logs(model_name)
+        return project_at(Path.cwd())

@@ -38,6 +38,7 @@ from tabship.models.monitoring.labels import read_labels
 from tabship.models.monitoring.logstore import compact, read_window
 from tabship.models.monitoring.performance import live_performance
 from tabship.models.monitoring.profile import REFERENCE_ARTIFACT, Profile, profile_from_dict
+from tabship.models.monitoring.replicas import fetch_replica_logs
 from tabship.models.monitoring.shadow import shadow_report
 from tabship.models.progress import Progress
 from tabship.models.registry.contract import CONTRACT_ARTIFACT, CONTRACT_FILE, Contract
@@ -185,6 +186,9 @@ def run_monitor(
     reference = {m: metrics.get(f"holdout_{m}") for m in ("roc_auc", "accuracy")}
 
     logs = model_logs(project, settings.log_path, config.model_name)
+    fetched = fetch_replica_logs(project, config.model_name, logs.predictions)
+    if fetched:
+        say(f"log: {fetched} segment(s) of other replicas fetched from {project.remote_store}")
     say(f"log: compacting {logs.predictions}")
     compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
     window = read_window(logs.compacted, settings.window_rows, champion.version)

@@ -44,6 +44,7 @@ from tabship.models.jobs.monitor import (
 from tabship.models.jobs.train_run import fault_point, train_run
 from tabship.models.monitoring.labels import read_labels
 from tabship.models.monitoring.logstore import compact, read_window
+from tabship.models.monitoring.replicas import fetch_replica_logs
 from tabship.models.progress import Progress
 from tabship.models.promotion.verdict import Challenge
 from tabship.models.registry.contract import Contract
@@ -216,6 +217,9 @@ def _gather_feedback(
     CONTRACT, FIELDS and TRAINED_ON (its dataset version) are the champion's."""
     name = contract.model_name
     logs = model_logs(project, request.log_path, name)
+    fetched = fetch_replica_logs(project, name, logs.predictions)
+    if fetched:
+        say(f"log: {fetched} segment(s) of other replicas fetched from {project.remote_store}")
     compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
     say(f"log: {compacted.rows_written:,} new predictions compacted from {logs.predictions}")
     logged = read_window(logs.compacted)

@@ -69,6 +69,7 @@ def logged_columns(
 # each float that reads back exactly.
 SMALL = 256
 FSYNC_SECONDS = 1.0
+SEGMENT_BYTES = 64 * 1024 * 1024  # a segment is closed at this size even before its time
 
 
 def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, str]) -> bytes:
@@ -91,11 +92,26 @@ def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, 
 
 
 class PredictionLog:
-    """One worker's prediction log file: each request's lines appended before it is answered."""
+    """One worker's prediction log file: each request's lines appended before it is answered.
 
-    def __init__(self, folder: Path, worker: int, fsync_seconds: float = FSYNC_SECONDS) -> None:
+    With SEGMENT_SECONDS (a team store: the replicas' logs are uploaded), the log is a series of
+    segments, `data.<worker>.<UTC time>.log`, each closed after that many seconds (or
+    SEGMENT_BYTES) and never written again: a closed segment can be uploaded whole. Without it,
+    one file, `data.<worker>.log`, as on one machine."""
+
+    def __init__(
+        self,
+        folder: Path,
+        worker: int,
+        fsync_seconds: float = FSYNC_SECONDS,
+        segment_seconds: float | None = None,
+    ) -> None:
+        self.folder = folder
+        self.worker = worker
+        self.segment_seconds = segment_seconds
         self.path = folder / f"data.{worker}.log"
         self._fd: int | None = None  # opened by the first write: no file for a service unused
+        self._opened = 0.0
         self._lock = threading.Lock()
         self._written = threading.Event()
         self._sync = threading.Thread(
@@ -126,19 +142,46 @@ class PredictionLog:
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self.segment_seconds is not None:
+                    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+                    self.path = self.folder / f"data.{self.worker}.{stamp}.log"
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._opened = time.monotonic()
             while view:
                 view = view[os.write(self._fd, view) :]
         self._written.set()
+
+    def rotate(self, force: bool = False) -> None:
+        """Close the open segment when it is due (its time or size is up) or FORCE: the next
+        write opens a new one. Nothing happens without segments or an open file."""
+        with self._lock:
+            if self.segment_seconds is None or self._fd is None:
+                return
+            due = time.monotonic() - self._opened >= self.segment_seconds
+            if not (force or due or os.fstat(self._fd).st_size >= SEGMENT_BYTES):
+                return
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+
+    def closed_segments(self) -> list[Path]:
+        """This worker's segments that are closed (never written again), oldest first."""
+        with self._lock:
+            current = self.path if self._fd is not None else None
+            found = self.folder.glob(f"data.{self.worker}.*.log") if self.folder.is_dir() else []
+            return sorted(p for p in found if p != current)
 
     def _fsync_loop(self, seconds: float) -> None:
         while True:
             self._written.wait()
             time.sleep(seconds)
             self._written.clear()
-            if self._fd is not None:
+            # Not under the lock (a write would wait for the disk). A segment closed meanwhile was
+            # fsynced by rotate(); an fsync of a number reused since is harmless.
+            fd = self._fd
+            if fd is not None:
                 with contextlib.suppress(OSError):
-                    os.fsync(self._fd)
+                    os.fsync(fd)
 
 
 def _column(records: Records, name: str) -> list[Any]:
