@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from tabship_dev import processes, stack
 from tabship_dev.stackparts import postgres_bin
 from tabship_dev.workspace import ToolError
@@ -48,6 +49,22 @@ def team_stack() -> Iterator[dict[str, str]]:
     left = {name: pid for name, pid in pids.items() if processes.running(pid)}
     shutil.rmtree(folder, ignore_errors=True)
     assert not left, f"stack down left these running: {left}"
+
+
+@pytest.fixture(scope="session")
+def team_project(make_small_project: Callable[[Path], Path]) -> Callable[[Path, str], Path]:
+    """make(folder, model): the small Adult project with its model named MODEL. Each test keeps a
+    registered model of its own, since the session's tests share one registry."""
+
+    def make(folder: Path, model: str) -> Path:
+        root = make_small_project(folder)
+        train = root / "configs" / "datasets" / "adult" / "train.yaml"
+        config = yaml.safe_load(train.read_text(encoding="utf-8"))
+        config.update(model_name=model, experiment=model)
+        train.write_text(yaml.safe_dump(config), encoding="utf-8")
+        return root
+
+    return make
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
-from tabship.data import ObjectStore
 from tabship_dev import processes
+
+from tabship.data import ObjectStore
 
 BIN = Path(sys.executable).parent
 MODEL = "replicas-adult"  # a model of its own: the session's other tests use tabship-adult
@@ -31,13 +32,9 @@ def _run(env: dict[str, str], root: Path, *command: str) -> Any:
     return json.loads(done.stdout)
 
 
-def _machine(make: Callable[[Path], Path], folder: Path) -> Path:
+def _machine(make: Callable[[Path, str], Path], folder: Path) -> Path:
     """A small project whose model is MODEL, closing log segments each second."""
-    root = make(folder)
-    train = root / "configs" / "datasets" / "adult" / "train.yaml"
-    config = yaml.safe_load(train.read_text(encoding="utf-8"))
-    config.update(model_name=MODEL, experiment=MODEL)
-    train.write_text(yaml.safe_dump(config), encoding="utf-8")
+    root = make(folder, MODEL)
     serving = root / "configs" / "serving.yaml"
     settings = yaml.safe_load(serving.read_text(encoding="utf-8"))
     settings["log_segment_seconds"] = 1
@@ -59,17 +56,17 @@ def _shipped_rows(store: ObjectStore, tmp_path: Path) -> dict[str, int]:
 def test_the_monitor_reads_every_replicas_rows_exactly_once(
     team_env: dict[str, str],
     tmp_path: Path,
-    make_small_project: Callable[[Path], Path],
+    team_project: Callable[[Path, str], Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    a = _machine(make_small_project, tmp_path / "a")
+    a = _machine(team_project, tmp_path / "a")
     trained = _run({**team_env, "TABSHIP_REPLICA": "a"}, a, "tabship-models", "train")
     assert trained["status"] == "promoted"
 
     started = []
     try:
-        for replica in ROWS:
-            root = _machine(make_small_project, tmp_path / replica)
+        for replica, rows in ROWS.items():
+            root = _machine(team_project, tmp_path / replica)
             env = {**team_env, "TABSHIP_REPLICA": replica,
                    "BENTOML_HOME": str(tmp_path / f"bento-{replica}")}  # fmt: skip
             _run(env, root, "tabship-serving", "build", "--model-only")
@@ -80,7 +77,7 @@ def test_the_monitor_reads_every_replicas_rows_exactly_once(
                 tmp_path / f"serve-{replica}.log", env=env, cwd=root,
             ))  # fmt: skip
             _run(env, root, "tabship-serving", "simulate", "--url", service,
-                 "--rows", str(ROWS[replica]), "--no-labels")  # fmt: skip
+                 "--rows", str(rows), "--no-labels")  # fmt: skip
 
         for key, value in team_env.items():
             monkeypatch.setenv(key, value)

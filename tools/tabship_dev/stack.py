@@ -55,15 +55,18 @@ def read_env_file(folder: Path) -> dict[str, str]:
 
 def _secrets(folder: Path) -> parts.Secrets:
     path = folder / SECRETS_FILE
-    if path.is_file():
-        return parts.Secrets(**json.loads(path.read_text(encoding="utf-8")))
-    made = parts.Secrets(
-        db_password=tokens.token_urlsafe(18),
-        access_key="TABSHIP" + tokens.token_hex(6).upper(),
-        secret_key=tokens.token_urlsafe(30),
-    )
-    _write_private(path, json.dumps(asdict(made)))
-    return made
+    kept = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    made = {
+        "db_password": tokens.token_urlsafe(18),
+        "access_key": "TABSHIP" + tokens.token_hex(6).upper(),
+        "secret_key": tokens.token_urlsafe(30),
+        "mlflow_password": tokens.token_urlsafe(18),
+        "flask_secret": tokens.token_urlsafe(30),
+    }
+    secrets = parts.Secrets(**{**made, **kept})  # a secret made once is never replaced
+    if set(kept) != set(made):
+        _write_private(path, json.dumps(asdict(secrets)))
+    return secrets
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -80,7 +83,7 @@ def _state(folder: Path) -> dict[str, Any]:
 
 
 def _alive(entry: dict[str, Any] | None, part: str) -> bool:
-    if not entry:
+    if not entry or not entry.get("pid"):
         return False
     try:
         argv = Path(f"/proc/{entry['pid']}/cmdline").read_bytes().split(b"\0")
@@ -101,17 +104,22 @@ def up(folder: Path) -> dict[str, Any]:
     try:
         if not _alive(state.get("postgres"), "postgres"):
             clock = time.monotonic()
-            state["postgres"] = asdict(parts.start_postgres(folder / "postgres", keys, logs))
+            state["postgres"] = asdict(parts.start_postgres(
+                folder / "postgres", keys, logs, _port(state, "postgres")
+            ))  # fmt: skip
             took["postgres"] = time.monotonic() - clock
         if not _alive(state.get("s3"), "s3"):
             clock = time.monotonic()
-            state["s3"] = asdict(parts.start_object_store(folder / "s3", keys, logs))
+            state["s3"] = asdict(
+                parts.start_object_store(folder / "s3", keys, logs, _port(state, "s3"))
+            )
             _wait_for_bucket(keys, state["s3"]["port"])
             took["s3"] = time.monotonic() - clock
         if not _alive(state.get("mlflow"), "mlflow"):
             clock = time.monotonic()
+            ports = (state["postgres"]["port"], state["s3"]["port"])
             state["mlflow"] = asdict(parts.start_mlflow(
-                folder / "mlflow", keys, state["postgres"]["port"], state["s3"]["port"], logs
+                folder / "mlflow", keys, ports, logs, _port(state, "mlflow")
             ))  # fmt: skip
             took["mlflow"] = time.monotonic() - clock
     finally:
@@ -120,6 +128,11 @@ def up(folder: Path) -> dict[str, Any]:
     _write_private(folder / ENV_FILE, "".join(f"{k}={v}\n" for k, v in env.items()))
     return {"folder": str(folder), "env": env, "started": took,
             "seconds": round(time.monotonic() - started, 2), "parts": status(folder)["parts"]}  # fmt: skip
+
+
+def _port(state: dict[str, Any], part: str) -> int | None:
+    entry = state.get(part)
+    return int(entry["port"]) if entry else None
 
 
 def _wait_for_bucket(keys: parts.Secrets, port: int) -> None:
@@ -149,6 +162,8 @@ def environment(keys: parts.Secrets, state: dict[str, Any]) -> dict[str, str]:
     """The variables that point every tabship command at this stack."""
     return {
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{state['mlflow']['port']}",
+        "MLFLOW_TRACKING_USERNAME": parts.MLFLOW_USER,
+        "MLFLOW_TRACKING_PASSWORD": keys.mlflow_password,
         DATA_STORE_ENV: f"s3://{parts.BUCKET}/{parts.DATA_PREFIX}",
         **parts.store_env(keys, state["s3"]["port"]),
     }
@@ -193,9 +208,11 @@ def down(folder: Path, purge: bool = False) -> dict[str, Any]:
     stopped = []
     for part in ("mlflow", "s3", "postgres"):
         entry = state.pop(part, None)
+        if entry:  # the port stays: the next `up` takes it again if it is free
+            state[part] = {"port": entry["port"], "log": entry["log"]}
         # PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown.
         first = signal.SIGINT if part == "postgres" else signal.SIGTERM
-        if entry and stop_pid(int(entry["pid"]), PROGRAMS[part], first=first):
+        if entry and entry.get("pid") and stop_pid(int(entry["pid"]), PROGRAMS[part], first=first):
             stopped.append(part)
     (folder / ENV_FILE).unlink(missing_ok=True)
     if folder.is_dir():
@@ -203,6 +220,14 @@ def down(folder: Path, purge: bool = False) -> dict[str, Any]:
     if purge and folder.is_dir():
         shutil.rmtree(folder)
     return {"folder": str(folder), "stopped": stopped, "purged": purge}
+
+
+def crash(folder: Path, part: str) -> None:
+    """SIGKILL one part, as a crash would: the fault tests' way to lose it mid-command. `up`
+    starts it again, on the same port."""
+    entry = _state(folder).get(part)
+    if entry and entry.get("pid"):
+        stop_pid(int(entry["pid"]), PROGRAMS[part], first=signal.SIGKILL)
 
 
 def describe(action: str, document: dict[str, Any]) -> str:

@@ -8,7 +8,12 @@
   lease is built on them. SeaweedFS refuses them with 412 as S3 does.
 - `mlflow server` on PostgreSQL, with artifacts in the bucket served through the server
   (`--artifacts-destination`): clients need only the tracking URI, never the store's keys, and
-  the server is the one place that holds them.
+  the server is the one place that holds them. It runs MLflow's `basic-auth` app: a client
+  without MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD gets 401 (its users live in a
+  sqlite file beside it).
+
+Each part takes the port it had before when that is free, so that a part restarted by `up` is
+where its clients and the other parts expect it.
 
 A part that runs as root drops to the `postgres` user for PostgreSQL, which refuses to run as root.
 """
@@ -19,6 +24,7 @@ import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -33,6 +39,7 @@ MLFLOW_PREFIX = "mlflow"  # s3://tabship/mlflow: the registry's artifacts
 DATA_PREFIX = "data"  # s3://tabship/data: dataset versions, leases and replica logs
 DATABASE = "mlflow"
 DB_USER = "tabship"
+MLFLOW_USER = "tabship"
 REGION = "us-east-1"
 
 
@@ -43,6 +50,8 @@ class Secrets:
     db_password: str
     access_key: str
     secret_key: str
+    mlflow_password: str  # the MLflow server's admin user, MLFLOW_USER
+    flask_secret: str  # signs the basic-auth app's CSRF tokens
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,23 @@ def _reachable_by_postgres(folder: Path) -> None:
                             f"{info.st_mode & 0o777:o}); put the stack elsewhere (--dir)")  # fmt: skip
 
 
-def start_postgres(folder: Path, secrets: Secrets, logs: Path) -> Running:
+def port_for(previous: int | None) -> int:
+    """PREVIOUS when it is free on 127.0.0.1 now, else any free port."""
+    if previous:
+        with socket.socket() as sock:
+            # As the servers bind: a port whose old connections linger in TIME_WAIT is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", previous))
+            except OSError:
+                return free_port()
+            return previous
+    return free_port()
+
+
+def start_postgres(
+    folder: Path, secrets: Secrets, logs: Path, previous: int | None = None
+) -> Running:
     """initdb FOLDER (first time only), start PostgreSQL on a free port, create the database."""
     data = folder / "data"
     drop = _as_postgres()
@@ -119,7 +144,7 @@ def start_postgres(folder: Path, secrets: Secrets, logs: Path) -> Running:
             password_file.unlink(missing_ok=True)
         if done.returncode != 0:
             raise ToolError(f"initdb {data}: {(done.stderr or done.stdout).strip()[-300:]}")
-    port = free_port()
+    port = port_for(previous)
     log = logs / "postgres.log"
     process = start(
         [postgres_bin("postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
@@ -150,7 +175,9 @@ def _pg_ready(port: int) -> bool:
     return done.returncode == 0
 
 
-def start_object_store(folder: Path, secrets: Secrets, logs: Path) -> Running:
+def start_object_store(
+    folder: Path, secrets: Secrets, logs: Path, previous: int | None = None
+) -> Running:
     """SeaweedFS's all-in-one `weed mini` with only the S3 gateway wanted; every port it would
     open is chosen free (its defaults are fixed numbers that two stacks would share)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -161,7 +188,7 @@ def start_object_store(folder: Path, secrets: Secrets, logs: Path) -> Running:
         {"name": "tabship", "credentials": [credentials], "actions": actions}
     ]}), encoding="utf-8")  # fmt: skip
     identities.chmod(0o600)
-    port = free_port()
+    port = port_for(previous)
     ports = {name: str(free_port()) for name in (
         "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
         "filer.port.grpc", "s3.port.grpc", "admin.port", "admin.port.grpc", "metricsPort",
@@ -187,10 +214,23 @@ def weed_binary() -> str:
     return found
 
 
-def start_mlflow(folder: Path, secrets: Secrets, db_port: int, s3_port: int, logs: Path) -> Running:
-    """`mlflow server` on the database, its artifacts proxied into s3://tabship/mlflow."""
+def start_mlflow(
+    folder: Path, secrets: Secrets, ports: tuple[int, int], logs: Path, previous: int | None = None
+) -> Running:
+    """`mlflow server` on the database, its artifacts proxied into s3://tabship/mlflow. PORTS:
+    PostgreSQL's and the object store's."""
+    db_port, s3_port = ports
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port_for(previous)
+    auth = folder / "basic_auth.ini"
+    auth.write_text(
+        "[mlflow]\ndefault_permission = READ\n"
+        f"database_uri = sqlite:///{folder / 'basic_auth.db'}\n"
+        f"admin_username = {MLFLOW_USER}\nadmin_password = {secrets.mlflow_password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+        encoding="utf-8",
+    )
+    auth.chmod(0o600)
     # The password reaches libpq through PGPASSWORD: in the URI, `ps` would show it to all.
     backend = f"postgresql+psycopg2://{DB_USER}@127.0.0.1:{db_port}/{DATABASE}"
     env: Mapping[str, str] = {
@@ -200,11 +240,13 @@ def start_mlflow(folder: Path, secrets: Secrets, db_port: int, s3_port: int, log
         "PGPASSWORD": secrets.db_password,
         # The GenAI job runner (huey) needs extras a tabular registry does not use.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_AUTH_CONFIG_PATH": str(auth),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.flask_secret,
     }
     mlflow = Path(sys.executable).parent / "mlflow"
     log = logs / "mlflow.log"
     process = start(
-        [str(mlflow), "server", "--backend-store-uri", backend,
+        [str(mlflow), "server", "--app-name", "basic-auth", "--backend-store-uri", backend,
          "--artifacts-destination", f"s3://{BUCKET}/{MLFLOW_PREFIX}",
          "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         ready_url=f"http://127.0.0.1:{port}/health", log=log, env=env, cwd=folder, timeout=180,

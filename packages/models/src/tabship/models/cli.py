@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from tabship.data import Project
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
+MLFLOW_SIDE = {"mlflow", "requests", "urllib3"}  # where a tracking server's failures come from
 # retrain: the champion stays (a challenger refused, or superseded by another run), or no run.
 EXIT_REFUSED, EXIT_SKIPPED = 5, 6
 RETRAIN_EXIT = {"promoted": EXIT_OK, "refused": EXIT_REFUSED, "superseded": EXIT_REFUSED,
@@ -310,11 +313,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # every failure becomes one clear line, never a traceback
-        kind = type(error).__name__
-        text = str(error).strip()
-        first = text.splitlines()[0] if text else "(no message)"  # libraries chain many lines
-        print(f"error: {kind}: {first[:300]}", file=sys.stderr)
+        print(f"error: {_failure(error)}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _failure(error: Exception) -> str:
+    """One line for any failure: its kind and its first line (libraries chain many), after the
+    MLflow server's address when a request to it failed mid-command."""
+    text = str(error).strip()
+    first = f"{type(error).__name__}: {text.splitlines()[0] if text else '(no message)'}"[:300]
+    server = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if server.startswith("http") and type(error).__module__.split(".")[0] in MLFLOW_SIDE:
+        parts = urlsplit(server)
+        where = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+        return f"MLflow server {where}: {first}"
+    return first
 
 
 def run() -> None:

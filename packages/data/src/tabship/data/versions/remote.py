@@ -16,6 +16,7 @@ sha256, and renames it into the local store in one step: a half-fetched version 
 from __future__ import annotations
 
 import json
+import os
 
 from tabship.data.errors import ConfigError, IntegrityError
 from tabship.data.files import file_sha256
@@ -36,6 +37,8 @@ def share_version(project: Project, dataset: str, version: str) -> bool:
     if objects.get(f"{base}/{st.MANIFEST_FILE}") is None:
         for name in manifest.files:
             objects.upload(f"{base}/{name}", folder / name)
+        if os.environ.get("TABSHIP_FAULT_AT") == "shared-files":  # tests: die before publishing
+            os._exit(137)
         objects.upload(f"{base}/{st.MANIFEST_FILE}", folder / st.MANIFEST_FILE)
     objects.put(f"{dataset}/{st.LATEST}", f"{version}\n".encode())
     return True
