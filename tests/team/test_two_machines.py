@@ -18,7 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from tabship_dev import processes
+
+from tabship.data import fetch_version, project_at
 
 BIN = Path(sys.executable).parent
 MODEL = "tabship-adult"
@@ -137,3 +140,32 @@ def test_two_machines_share_one_registry_and_one_promotes_at_a_time(
         assert _answer(service, record) == rolled["champion"]
     finally:
         processes.stop(server)
+
+
+def test_the_dask_engine_shares_its_partitioned_version(
+    team_env: dict[str, str],
+    tmp_path: Path,
+    make_project: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`train --engine dask` against the stack: it registers on the server, and the partitioned
+    version it ingested (one file per source partition) is fetched whole by another machine."""
+    env = {**team_env, "TABSHIP_DATA_STORE": "s3://tabship/dask"}
+    a = make_project(tmp_path / "a", 10, 10)
+    rows = tmp_path / "rows"
+    synth = _run(env, a, "tabship-data", "synth", "--dataset", "synth", "--rows", "20000",
+                 "--out", str(rows), "--partitions", "4")  # fmt: skip
+    assert len(synth["files"]) == 4
+    trained = _run(env, a, "tabship-models", "train", "--dataset", "synth", "--engine", "dask",
+                   "--source", str(rows))  # fmt: skip
+    assert trained["status"] == "promoted"
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    b = project_at(make_project(tmp_path / "b", 10, 10))
+    assert fetch_version(b, "synth") == trained["dataset_version"]
+    parts = sorted((b.store / "synth" / trained["dataset_version"] / "data").glob("part-*"))
+    assert len(parts) == 4
+    seen = _run(env, tmp_path / "b", "tabship-models", "evaluate", "--dataset", "synth")
+    assert seen["model_version"] == trained["model_version"]
+    assert seen["dataset_version"] == trained["dataset_version"]

@@ -40,6 +40,16 @@ class Stored:
     etag: str
 
 
+def _region() -> str | None:
+    """boto3's region, except that a region variable set but empty (a CI system's unset secret)
+    means S3's default, us-east-1, where boto3 would build the address `s3..amazonaws.com`."""
+    named = ("AWS_DEFAULT_REGION", "AWS_REGION")
+    chosen = next((os.environ[n] for n in named if os.environ.get(n)), None)
+    if chosen is None and any(n in os.environ for n in named):
+        chosen = "us-east-1"
+    return chosen  # None: boto3 finds it (a profile, the instance)
+
+
 def is_object_url(value: str) -> bool:
     return value.startswith(S3_SCHEME)
 
@@ -65,7 +75,7 @@ class ObjectStore:
             s3={"addressing_style": "path"},
         )  # fmt: skip
         self.endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-        self.client: Any = boto3.client("s3", config=config)
+        self.client: Any = boto3.client("s3", config=config, region_name=_region())
 
     def where(self, key: str = "") -> str:
         """The object's address, fit to print (the endpoint, never a key)."""
