@@ -5,7 +5,8 @@ in its own process as a user runs it.
 A trains; B sees A's champion, builds it into its model store from the server (hash-checked),
 serves it, sends traffic, monitors it and retrains; A sees B's challenger. Then both train at
 once, held at the point where each has read the champion and released together: exactly one
-promotes, the other is superseded. Last, A rolls back and tells B's service, which reloads."""
+promotes, the other is superseded, and B's service follows the new champion by its registry
+watch. Last, A rolls back and tells B's service, which reloads."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from tabship_dev import processes
 
 from tabship.data import fetch_version, project_at
@@ -29,11 +31,13 @@ RELOAD_TOKEN = "reload-token"
 
 
 def _run(env: dict[str, str], root: Path, *command: str, codes: tuple[int, ...] = (0,)) -> Any:
+    started = time.monotonic()
     done = subprocess.run(
         [str(BIN / command[0]), *command[1:], "--json"],
         env=env, cwd=root, capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert done.returncode in codes, f"{command}: {done.returncode}\n{done.stderr[-3000:]}"
+    print(f"{' '.join(command[:2])}: {time.monotonic() - started:.1f} s")
     return json.loads(done.stdout)
 
 
@@ -75,6 +79,10 @@ def test_two_machines_share_one_registry_and_one_promotes_at_a_time(
     team_env: dict[str, str], tmp_path: Path, make_small_project: Callable[[Path], Path]
 ) -> None:
     a, b = make_small_project(tmp_path / "a"), make_small_project(tmp_path / "b")
+    # B's service follows the registry's champion by itself, every second (the reload watch).
+    serving = b / "configs" / "serving.yaml"
+    settings = yaml.safe_load(serving.read_text(encoding="utf-8"))
+    serving.write_text(yaml.safe_dump({**settings, "reload_watch_seconds": 1}), encoding="utf-8")
     env_a = {
         **team_env,
         "BENTOML_HOME": str(tmp_path / "bento-a"),
@@ -130,6 +138,10 @@ def test_two_machines_share_one_registry_and_one_promotes_at_a_time(
         assert statuses == ["promoted", "superseded"]
         assert sorted(code for code, _ in results) == [0, 5]
         winner = next(r for _, r in results if r["status"] == "promoted")
+        # The watch sees the new champion on the server and B's service swaps to it.
+        processes.wait_until(
+            lambda: _answer(service, record) == winner["model_version"], "the watch's swap"
+        )
 
         # A rolls back and tells B's service, which reloads the restored champion.
         rolled = _run(env_a, a, "tabship-models", "rollback", "--notify", service)
