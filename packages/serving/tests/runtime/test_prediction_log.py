@@ -4,6 +4,7 @@ of warnings to the server's log."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 
 from tabship.serving.runtime.artifact import load_artifact
 from tabship.serving.runtime.modelstore import stored_folder
@@ -85,7 +87,13 @@ def test_every_answered_prediction_survives_a_kill_9_under_load(
     for thread in threads:
         thread.start()
     time.sleep(3)
-    os.killpg(server.process.pid, signal.SIGKILL)  # the supervisor and its workers, no goodbye
+    # The supervisor and its workers, no goodbye. A worker leads a process group of its own, so
+    # killing the supervisor's group alone would leave it running after the test.
+    workers = psutil.Process(server.process.pid).children(recursive=True)
+    os.killpg(server.process.pid, signal.SIGKILL)
+    for worker in workers:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            worker.kill()
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
