@@ -38,7 +38,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
 
 def rss_mb(pid: int) -> float:
     """Resident memory of the server and all its child processes."""
-    import psutil  # type: ignore[import-untyped]
+    import psutil
 
     parent = psutil.Process(pid)
     total = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])

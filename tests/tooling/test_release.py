@@ -88,3 +88,11 @@ def test_version_check_fails_when_a_dependent_s_range_excludes_the_new_version(
     problems = range_problems(repo_copy)
     assert len(problems) == 2  # models and serving both pin the old minor
     assert all("tabship-data" in p for p in problems)
+
+
+def test_a_serving_release_pins_the_manifests_image_to_it(repo_copy: Path) -> None:
+    tag, touched = release_package("serving", "patch", repo_copy, today="2026-12-06")
+    version = tag.rsplit("-v", 1)[1]
+    deployment = repo_copy / "deploy/k8s/deployment.yaml"
+    assert f"/tabship/serving:{version}\n" in deployment.read_text()
+    assert deployment in touched

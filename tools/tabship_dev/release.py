@@ -80,7 +80,20 @@ def release_package(
         wanted = f'"tabship-{package}{compatible_range(new)}"'
         dep_file.write_text(re.sub(rf'"tabship-{package}[^"]*"', wanted, dep_text), "utf-8")
         touched.append(dep_file)
+    if package == "serving":  # the manifests' default image follows the serving package
+        touched.append(pin_serving_image(new, root))
     return f"tabship-{package}-v{new}", touched
+
+
+SERVING_IMAGE = re.compile(r"(image: \S+/tabship/serving):\S+")
+
+
+def pin_serving_image(version: str, root: Path = ROOT) -> Path:
+    """deploy/k8s/deployment.yaml's serving image, tagged VERSION."""
+    path = root / "deploy" / "k8s" / "deployment.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(SERVING_IMAGE.sub(rf"\g<1>:{version}", text), encoding="utf-8")
+    return path
 
 
 def release(package: str, part: str, root: Path = ROOT) -> str:
