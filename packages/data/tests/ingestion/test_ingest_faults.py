@@ -9,6 +9,11 @@ from __future__ import annotations
 import gzip
 import importlib
 import json
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -355,3 +360,30 @@ def test_every_reason_of_a_row_is_kept(loans: Loans, run_cli: RunCli, check: Che
     assert result.code == 0
     (record,) = check.records(Path(result.json()["report_path"]))
     assert sorted(r["column"] for r in record["reasons"]) == ["age", "defaulted", "grade", "income"]
+
+
+def test_a_write_past_the_file_size_limit_is_one_line_and_keeps_latest(
+    tmp_path: Path, make_project: Callable[..., Path]
+) -> None:
+    """A full disk as `ulimit -f` makes one: polars' writer fails mid-file. One line, not its
+    37-line traceback, and the published version stays `latest`, with no temporary folder left."""
+    root = make_project(tmp_path / "project", None, 1000)  # the whole training file
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TABSHIP_", "MLFLOW_"))}
+    command = [str(Path(sys.executable).parent / "tabship-data"), "ingest"]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    dataset = root / "data" / "processed" / "adult"
+    latest = (dataset / "latest").read_text()
+    raw = root / "data" / "raw" / "adult.data"
+    raw.write_text(raw.read_text() + raw.read_text().splitlines(True)[0])  # a new version
+
+    def limit() -> None:  # 300 kB: the new data.parquet (about 900 kB) cannot be written
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    full = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                          check=False, preexec_fn=limit)  # fmt: skip
+    print(full.stderr)
+    assert full.returncode == 1
+    assert len(full.stderr.strip().splitlines()) == 1 and "File too large" in full.stderr
+    assert (dataset / "latest").read_text() == latest
+    assert not list(dataset.glob(".tmp-*"))

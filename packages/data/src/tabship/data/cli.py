@@ -119,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except Exception as exc:  # a library's own failure (polars on a full disk): one line
+        text = str(exc).strip()
+        first = text.splitlines()[0][:300] if text else "(no message)"
+        return _fail(args, f"{type(exc).__name__}: {first}", EXIT_DATA)
 
 
 def _fail(
