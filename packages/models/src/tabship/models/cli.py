@@ -317,11 +317,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+DISK_FULL = ("No space left on device", "database or disk is full", "File too large")
+
+
+def _disk_full(error: BaseException) -> str | None:
+    """The line that says the disk is full, anywhere in ERROR's chain of causes, or None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        for line in str(seen).splitlines():
+            if any(marker in line for marker in DISK_FULL):
+                return line.strip()
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _failure(error: Exception) -> str:
     """One line for any failure: its kind and its first line (libraries chain many), after the
     MLflow server's address when a request to it failed mid-command."""
     text = str(error).strip()
     first = f"{type(error).__name__}: {text.splitlines()[0] if text else '(no message)'}"[:300]
+    full = _disk_full(error)
+    if full is not None:
+        first = f"the disk is full: {full}"[:300]
     server = os.environ.get("MLFLOW_TRACKING_URI", "")
     if server.startswith("http") and type(error).__module__.split(".")[0] in MLFLOW_SIDE:
         parts = urlsplit(server)

@@ -30,7 +30,9 @@ from tabship.models.config import TrainConfig, load_train_config
 from tabship.models.registry.lease import Lease, held
 
 # MLflow's INFO and WARNING lines (database migrations, pip detection) drown the job's own progress.
-logging.getLogger("mlflow").setLevel(logging.ERROR)
+# Its ERROR lines carry whole tracebacks (a full disk: 90 lines of SQLAlchemy): the command says
+# what failed in one line of its own.
+logging.getLogger("mlflow").setLevel(logging.CRITICAL)
 # Against a server, MLflow writes "View run ... at: URL" to stdout, where `--json` promises one JSON
 # document; the run's address is in the result instead.
 os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
