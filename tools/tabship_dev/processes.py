@@ -111,18 +111,24 @@ def wait_until(check: Callable[[], T | None], what: str, timeout: float = 60.0) 
         time.sleep(0.25)
 
 
+def is_program(pid: int, program: str) -> bool:
+    """PID is a live process of PROGRAM (a pid written down earlier may since belong to another
+    process, and a zombie's command line is empty)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    # A script's first word is its interpreter: look at the second too.
+    return program in {Path(word.decode(errors="replace")).name for word in argv[:2]}
+
+
 def stop_pid(
     pid: int, program: str, timeout: float = 15.0, first: signal.Signals = signal.SIGTERM
 ) -> bool:
     """Stop the session that PID leads with FIRST, then SIGKILL if it lingers, when PID is still
     PROGRAM (a pid written down earlier may since belong to another process). False when it was
     not running."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    # A script's first word is its interpreter: look at the second too.
-    if program not in {Path(word.decode(errors="replace")).name for word in argv[:2]}:
+    if not is_program(pid, program):
         return False
     for sig in (first, signal.SIGKILL):
         try:

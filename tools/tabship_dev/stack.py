@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tabship_dev import stackparts as parts
-from tabship_dev.processes import stop_pid, wait_until
+from tabship_dev.processes import is_program, stop_pid, wait_until
 from tabship_dev.workspace import ROOT
 
 DEFAULT_DIR = ROOT / ".stack"
@@ -85,11 +85,7 @@ def _state(folder: Path) -> dict[str, Any]:
 def _alive(entry: dict[str, Any] | None, part: str) -> bool:
     if not entry or not entry.get("pid"):
         return False
-    try:
-        argv = Path(f"/proc/{entry['pid']}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return PROGRAMS[part] in {Path(w.decode(errors="replace")).name for w in argv[:2]}
+    return is_program(int(entry["pid"]), PROGRAMS[part])
 
 
 def up(folder: Path) -> dict[str, Any]:
@@ -193,7 +189,7 @@ def status(folder: Path) -> dict[str, Any]:
 
 def _healthy(part: str, port: int) -> bool:
     if part == "postgres":
-        return parts._pg_ready(port)
+        return parts.pg_ready(port)
     path = "/healthz" if part == "s3" else "/health"
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as answer:

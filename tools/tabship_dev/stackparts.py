@@ -149,7 +149,7 @@ def start_postgres(
     process = start(
         [postgres_bin("postgres"), "-D", str(data), "-c", "listen_addresses=127.0.0.1",
          "-p", str(port), "-c", f"unix_socket_directories={folder}"],
-        ready_url="", log=log, ready=lambda: _pg_ready(port), preexec=drop,
+        ready_url="", log=log, ready=lambda: pg_ready(port), preexec=drop,
     )  # fmt: skip
     env = {**os.environ, "PGPASSWORD": secrets.db_password}
     where = ["-h", "127.0.0.1", "-p", str(port), "-U", DB_USER]
@@ -168,7 +168,8 @@ def start_postgres(
     return Running(process.pid, port, str(log))
 
 
-def _pg_ready(port: int) -> bool:
+def pg_ready(port: int) -> bool:
+    """PostgreSQL on 127.0.0.1:PORT accepts connections (pg_isready)."""
     done = subprocess.run(
         [postgres_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(port)], check=False
     )

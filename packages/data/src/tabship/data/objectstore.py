@@ -184,10 +184,10 @@ class ObjectStore:
 
         try:
             answer = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
-        except ClientError as error:
-            answer = error.response
-            if "ResponseMetadata" not in answer:
+        except ClientError as error:  # a missing object's 404 still carries the store's Date
+            if error.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey"}:
                 raise self._fail(error, key) from None
+            answer = error.response
         except Exception as error:
             raise self._fail(error, key) from None
         date = answer["ResponseMetadata"]["HTTPHeaders"].get("date")

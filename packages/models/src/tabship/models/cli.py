@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
@@ -341,9 +340,10 @@ def _failure(error: Exception) -> str:
         first = f"the disk is full: {full}"[:300]
     server = os.environ.get("MLFLOW_TRACKING_URI", "")
     if server.startswith("http") and type(error).__module__.split(".")[0] in MLFLOW_SIDE:
-        parts = urlsplit(server)
-        where = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
-        return f"MLflow server {where}: {first}"
+        # MLflow failed, so it is loaded already: the registry's import costs nothing more.
+        from tabship.models.registry.registry import display_uri
+
+        return f"MLflow server {display_uri(server)}: {first}"
     return first
 
 

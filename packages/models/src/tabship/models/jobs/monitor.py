@@ -186,9 +186,7 @@ def run_monitor(
     reference = {m: metrics.get(f"holdout_{m}") for m in ("roc_auc", "accuracy")}
 
     logs = model_logs(project, settings.log_path, config.model_name)
-    fetched = fetch_replica_logs(project, config.model_name, logs.predictions)
-    if fetched:
-        say(f"log: {fetched} segment(s) of other replicas fetched from {project.remote_store}")
+    fetch_replica_logs(project, config.model_name, logs.predictions, say)
     say(f"log: compacting {logs.predictions}")
     compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
     window = read_window(logs.compacted, settings.window_rows, champion.version)

@@ -217,9 +217,7 @@ def _gather_feedback(
     CONTRACT, FIELDS and TRAINED_ON (its dataset version) are the champion's."""
     name = contract.model_name
     logs = model_logs(project, request.log_path, name)
-    fetched = fetch_replica_logs(project, name, logs.predictions)
-    if fetched:
-        say(f"log: {fetched} segment(s) of other replicas fetched from {project.remote_store}")
+    fetch_replica_logs(project, name, logs.predictions, say)
     compacted = compact(logs.predictions, logs.compacted, log_columns(fields))
     say(f"log: {compacted.rows_written:,} new predictions compacted from {logs.predictions}")
     logged = read_window(logs.compacted)

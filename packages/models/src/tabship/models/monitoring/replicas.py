@@ -21,11 +21,12 @@ from tabship.data import (
     replica_name,
     replica_prefix,
 )
+from tabship.models.progress import Progress
 
 
-def fetch_replica_logs(project: Project, model_name: str, folder: Path) -> int:
+def fetch_replica_logs(project: Project, model_name: str, folder: Path, say: Progress) -> int:
     """Download the segments of MODEL_NAME's log that other replicas shipped and FOLDER lacks;
-    returns how many. Nothing happens without a team store."""
+    returns how many, and says so when there were any. Nothing happens without a team store."""
     if project.remote_store is None:
         return 0
     store = ObjectStore(project.remote_store)
@@ -48,4 +49,6 @@ def fetch_replica_logs(project: Project, model_name: str, folder: Path) -> int:
             handle.flush()
             os.fsync(handle.fileno())
         fetched += 1
+    if fetched:
+        say(f"log: {fetched} segment(s) of other replicas fetched from {project.remote_store}")
     return fetched

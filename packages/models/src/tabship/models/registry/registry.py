@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -107,7 +108,7 @@ class Registry:
             first = (
                 str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             )
-            if "401" in first or "403" in first:
+            if re.search(r"error code 40[13]\b", first):  # MLflow's "... error code 401 != 200"
                 raise RegistryError(
                     f"{display_uri(self.uri)}: the MLflow server refused the credentials "
                     "(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)"
