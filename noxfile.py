@@ -257,6 +257,15 @@ def train(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def review(session: nox.Session) -> None:
+    """The candidate against the registry's champion, posted on the pull or merge request:
+    `-- [--against VERSION|ALIAS] [--post auto|github|gitlab|none] [--warn-only] [--json]`."""
+    sync(session, package="models")
+    env = {**team_env(session), **JOB_ENV, **TOOLS_ENV}
+    session.run("python", "-m", "tabship_dev", "review", *session.posargs, env=env, stderr=None)
+
+
+@nox.session(python=PYTHON)
 def synth(session: nox.Session) -> None:
     """Synthetic rows shaped like a dataset, as parquet: `-- --rows N --out DIR [--partitions N]`."""
     run_cli(session, "data", "synth")

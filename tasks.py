@@ -118,6 +118,24 @@ def synth(
 
 @task(
     help={
+        "against": "an alias or a version number (default: champion)",
+        "post": "auto (the CI run's platform), github, gitlab or none",
+        "warn_only": "exit 0 even when the gate would refuse the candidate",
+        "dataset": DATASET_HELP,
+        "json": "print one JSON object",
+    }
+)
+def review(
+    c: Context, against: str = "champion", post: str = "auto", warn_only: bool = False,
+    dataset: str = "", json: bool = False,
+) -> None:  # fmt: skip
+    """This checkout's candidate against the champion, on the same rows (nox -s review)."""
+    args = ["--against", against, "--post", post, *_dataset(dataset)]
+    _nox(c, "review", *args, *(["--warn-only"] if warn_only else []), *(["--json"] if json else []))
+
+
+@task(
+    help={
         "version": "model version number (default: the champion)",
         "alias": "model alias, when no version is given",
         "dataset_version": "dataset version (default: latest)",

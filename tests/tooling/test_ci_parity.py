@@ -31,7 +31,8 @@ def test_three_ci_systems_run_the_same_sessions_in_order(
     faults = ci_check.Faults()
     github = [s for _, s in ci_check.github_steps(repo_root, faults)]
     assert github == [
-        "lint", "version_check", "typecheck", "test", "train", "build", "image", "deploy", "publish",
+        "lint", "version_check", "typecheck", "test", "train", "review", "build", "image", "deploy",
+        "publish",
     ]  # fmt: skip
     assert [s for _, s in ci_check.gitlab_steps(repo_root, faults)] == github
     assert [s for _, s in ci_check.jenkins_steps(repo_root, faults)] == github

@@ -9,6 +9,8 @@
     promotion [--outcome F] [--gitlab-child F]  after a retrain: tell CI whether it promoted
     cycles                          import circles in packages/ (exit 1 when there is one)
     stack up|down|status [--dir D] [--purge] [--json]  the team stack on loopback
+    review [--against X] [--post auto|github|gitlab|none] [--warn-only] [--json]
+                                    the model review, posted on the pull or merge request
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -30,6 +32,7 @@ from tabship_dev import (
     dashboards,
     promotion,
     release,
+    reviewpost,
     stack,
     versions,
 )
@@ -192,6 +195,15 @@ def parser() -> argparse.ArgumentParser:
     team.add_argument("--purge", action="store_true", help="down: delete the folder and its data")
     team.add_argument("--json", action="store_true", help="print one JSON object")
     team.set_defaults(run=cmd_stack)
+    reviewed = commands.add_parser("review", help="the model review, posted on its request")
+    reviewed.add_argument("--against", default="champion", help="an alias or a version number")
+    reviewed.add_argument("--dataset", default=None, help="default: the project's default")
+    reviewed.add_argument("--post", choices=("auto", "github", "gitlab", "none"), default="auto",
+                          help="where to post (default: the CI run's platform, if any)")  # fmt: skip
+    reviewed.add_argument("--warn-only", action="store_true", help="exit 0 when the gate refuses")
+    reviewed.add_argument("--out", type=Path, default=Path("reports/review"))
+    reviewed.add_argument("--json", action="store_true", help="print one JSON object")
+    reviewed.set_defaults(run=lambda args: reviewpost.review_command(args, os.environ))
     return top
 
 

@@ -41,6 +41,7 @@ STAGES = [
     "typecheck",
     "test",
     "train",
+    "review",
     "build",
     "image",
     "deploy",

@@ -44,11 +44,14 @@ def _train(args: argparse.Namespace, project: Project) -> int:
     from tabship.models.jobs.train import train  # light: a cached run loads no LightGBM or MLflow
 
     result = train(project, args.force, _progress(time.perf_counter()), args.dataset,
-                   engine=args.engine, scheduler=args.scheduler, source=args.source)  # fmt: skip
+                   engine=args.engine, scheduler=args.scheduler, source=args.source,
+                   review=args.review)  # fmt: skip
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
         print(train_summary(result))
+    if result.status == "reviewed":  # the review (`review`) judges it, and says so
+        return EXIT_OK
     if not result.gate_passed:
         print(
             "error: the quality gate failed (" + ", ".join(result.gate_failures) + "); "
@@ -78,6 +81,25 @@ def _evaluate(args: argparse.Namespace, project: Project) -> int:
         print(f"{found.model_name} version {found.model_version} on dataset version "
               f"{found.dataset_version} ({found.holdout_rows} holdout rows)")  # fmt: skip
         print(metrics_table({"holdout": found.holdout}))
+    return EXIT_OK
+
+
+def _review(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models.jobs.review import review
+    from tabship.models.review.output import write_review
+
+    found = review(project, args.dataset, args.against, _progress(time.perf_counter()))
+    found.links.update(dict(link.split("=", 1) for link in args.link))
+    files = write_review(found, args.out)
+    if args.json:
+        print(json.dumps({**found.to_dict(), "files": {k: str(v) for k, v in files.items()}}))
+    else:
+        print(found.summary())
+        print(f"review: {files['markdown']} and {files['html']}")
+    if not found.gate_passed and not args.warn_only:
+        print(f"error: the gate would refuse candidate version {found.candidate.version}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_GATE
     return EXIT_OK
 
 
@@ -217,6 +239,20 @@ def _receive(args: argparse.Namespace, project: Project) -> int:
     return serve(config, datasets)
 
 
+def _review_parser(commands: Any) -> None:
+    review = commands.add_parser(
+        "review", help="this checkout's candidate against the champion, on the same rows"
+    )
+    review.add_argument("--against", default="champion", help="an alias or a version number "
+                        "(default: champion)")  # fmt: skip
+    review.add_argument("--out", type=Path, default=Path("reports/review"),
+                        help="folder for review.md, review.html and review.json")  # fmt: skip
+    review.add_argument("--link", action="append", default=[], metavar="LABEL=URL",
+                        help="a link shown under the summary (the HTML page in CI)")  # fmt: skip
+    review.add_argument("--warn-only", action="store_true",
+                        help="exit 0 even when the gate would refuse the candidate")  # fmt: skip
+
+
 def _common_options(commands: dict[str, argparse.ArgumentParser]) -> None:
     """--dataset and --json on every command but `receive`: one receiver serves every dataset,
     and it prints a log, not JSON."""
@@ -247,12 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     train.add_argument("--scheduler", help="the Dask scheduler, tcp://HOST:8786 (default: a "
                        "LocalCluster on 127.0.0.1, closed at the end)")  # fmt: skip
+    train.add_argument("--review", action="store_true", help="a pull or merge request's "
+                       "candidate: registered, no alias moved (then: review)")  # fmt: skip
     train.add_argument("--source", type=Path, help="a file, or a folder of parquet or CSV "
                        "partitions, in the dataset's shape (rows split by row hash)")  # fmt: skip
     evaluate = commands.add_parser("evaluate", help="re-score a registered version on a dataset")
     evaluate.add_argument("--version", dest="version", default=None, help="model version number")
     evaluate.add_argument("--alias", default="champion", help="model alias (default: champion)")
     evaluate.add_argument("--dataset-version", default="latest", help="dataset version")
+    _review_parser(commands)
     rollback = commands.add_parser("rollback", help="restore the 'previous' version as champion")
     rollback.add_argument(
         "--notify", metavar="URL",
@@ -300,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "train": _train,
         "evaluate": _evaluate,
+        "review": _review,
         "rollback": _rollback,
         "versions": _versions,
         "monitor": _monitor,

@@ -12,7 +12,7 @@ from tabship.models.config import METRICS  # light: no heavy import
 class TrainResult:
     """What a training run did; the CLI prints it as a table or as JSON."""
 
-    status: str  # promoted | gate_failed; a retrain's challenger: refused | superseded
+    status: str  # promoted | gate_failed; a retrain's challenger: refused | superseded; reviewed
     model_name: str
     model_version: str
     run_id: str

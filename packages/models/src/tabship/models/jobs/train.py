@@ -26,14 +26,18 @@ def train(
     engine: str | None = None,
     scheduler: str | None = None,
     source: Path | None = None,
+    review: bool = False,
 ) -> TrainResult:
     """The whole job for DATASET (default: the project's default) of PROJECT (or a project
     folder), or its cached run when nothing changed. ENGINE, SCHEDULER and SOURCE override
-    train.yaml's engine and the dataset's sources (`--engine`, `--scheduler`, `--source`)."""
+    train.yaml's engine and the dataset's sources (`--engine`, `--scheduler`, `--source`).
+
+    REVIEW trains a merge request's candidate: registered and gated, but no alias moves (the
+    champion, previous and candidate stay where they are), and cached apart from promoting runs."""
     started = time.perf_counter()
     resolved = project if isinstance(project, Project) else project_at(project)
     run = with_overrides(load_run_config(resolved, dataset), engine, scheduler, source)
-    key = cache.cache_key(resolved, run)
+    key = cache.cache_key(resolved, run, review=review)
     hit = None if force else cache.read_record(resolved, key)
     if hit is not None:
         hit.seconds = round(time.perf_counter() - started, 3)
@@ -44,6 +48,6 @@ def train(
     # walking them again and again while the run allocates.
     gc.freeze()
     try:
-        return train_run(resolved, run, key, progress)
+        return train_run(resolved, run, key, progress, promote=not review)
     finally:
         gc.unfreeze()  # a caller in the same process (a test) gets its collector back

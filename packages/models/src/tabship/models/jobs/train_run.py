@@ -34,8 +34,10 @@ from tabship.models.provenance import git_commit
 from tabship.models.registry.contract import Contract, log_contract
 from tabship.models.registry.registry import (
     CHAMPION,
+    CONFIGS_ARTIFACT,
     PIPELINE_ARTIFACT,
     PREVIOUS,
+    REVIEW_TAG,
     Registry,
 )
 from tabship.models.result import TrainResult
@@ -114,6 +116,13 @@ def _log_run(
     mlflow.log_artifact(str(pipeline), str(Path(PIPELINE_ARTIFACT).parent))
 
 
+def _log_inputs(configs: list[Path], train_seconds: float) -> None:
+    """The config files the run read and its training time, for a review's diff (review/)."""
+    for path in configs:
+        mlflow.log_artifact(str(path), CONFIGS_ARTIFACT)
+    mlflow.log_metric("train_seconds", train_seconds)
+
+
 def train_run(
     project: Project,
     run: RunConfig,
@@ -121,6 +130,7 @@ def train_run(
     progress: Progress | None = None,
     challenge: Challenge | None = None,
     dataset_version: str | None = None,
+    promote: bool = True,
 ) -> TrainResult:
     """Train, register and gate, with the configs already parsed and the cache key computed
     (and the DATASET_VERSION, when the caller has just ingested it).
@@ -128,6 +138,9 @@ def train_run(
     With a CHALLENGE (a retrain), the model is promoted only when the gate passes and it beats
     the champion in a paired test on the same holdout (promotion/verdict.py); otherwise it stays under
     the alias `challenger`, and its card says why.
+
+    Without PROMOTE (a merge request's review), no alias moves: the status is `reviewed`, and
+    the version is tagged `tabship.review`.
 
     The champion alias moves last, after the run, the model version and the card are complete, so
     a run killed at any point leaves `champion` and `previous` as they were.
@@ -168,8 +181,10 @@ def train_run(
             "tabship.git_commit": commit,
             "tabship.gate": "passed" if gate.passed else "failed",
             **scoring_tags(data, config.threshold),
+            **({} if promote else {REVIEW_TAG: "true"}),
         }
         _log_run(data, config, trained, tags, pipeline_file)
+        _log_inputs(cache.config_files(project, run), timings["train"])
         if challenge is not None and verdict is not None:
             log_challenge(challenge, verdict)
         # The reference the monitor job compares production with (JSON, no pickle).
@@ -178,7 +193,7 @@ def train_run(
         if baseline is not None:
             mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.holdout.items()})
         fault_point("logged")
-        version = registry.register(trained.booster, run_id)
+        version = registry.register(trained.booster, run_id, candidate=promote)
         contract = Contract(
             run_id=run_id,
             model_name=config.model_name,
@@ -193,13 +208,13 @@ def train_run(
         log_contract(registry, version, fields, pipeline_file, contract)
         fault_point("registered")
         facts = _card_facts(run, data, trained, gate, baseline, version.version, run_id, commit)
-        if verdict is not None:
-            facts = replace(facts, challenge=verdict.to_dict())
+        facts = replace(facts, challenge=verdict.to_dict() if verdict else None)
         card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
     fault_point("carded")
-    status = settle(registry, version, gate.passed, verdict, champion)
+    status = settle(registry, version, gate.passed, verdict, champion) if promote else "reviewed"
+
     champion, previous = registry.alias(CHAMPION), registry.alias(PREVIOUS)
     timings["registry"] = round(
         time.perf_counter() - started - timings["ingest"] - timings["train"], 3

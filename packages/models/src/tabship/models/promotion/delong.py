@@ -88,17 +88,14 @@ def _components(positive: Floats, negative: Floats) -> tuple[float, Floats, Floa
     return float(auc), v10, v01
 
 
-def compare_auc(
-    labels: npt.ArrayLike,
-    champion: npt.ArrayLike,
-    challenger: npt.ArrayLike,
-    rule: PromotionRule | None = None,
-) -> PairedAuc:
-    """DeLong's paired comparison of two models' scores on the same rows with 0/1 LABELS."""
-    rule = rule or PromotionRule()
+def paired_auc(
+    labels: npt.ArrayLike, first: npt.ArrayLike, second: npt.ArrayLike
+) -> tuple[float, float, float]:
+    """Both models' ROC-AUCs on the same rows with 0/1 LABELS, and the standard error of
+    `second - first` (DeLong). ValueError when the lengths differ or a class has under 2 rows."""
     y = np.asarray(labels).astype(bool)
-    a = np.asarray(champion, dtype=np.float64)
-    b = np.asarray(challenger, dtype=np.float64)
+    a = np.asarray(first, dtype=np.float64)
+    b = np.asarray(second, dtype=np.float64)
     if not (len(y) == len(a) == len(b)):
         raise ValueError(f"lengths differ: {len(y)} labels, {len(a)} and {len(b)} scores")
     m, n = int(y.sum()), int((~y).sum())
@@ -110,7 +107,18 @@ def compare_auc(
     s01 = np.cov(np.vstack((v01_a, v01_b)))
     variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m
     variance += (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / n
-    se = float(np.sqrt(max(variance, 0.0)))
+    return auc_a, auc_b, float(np.sqrt(max(variance, 0.0)))
+
+
+def compare_auc(
+    labels: npt.ArrayLike,
+    champion: npt.ArrayLike,
+    challenger: npt.ArrayLike,
+    rule: PromotionRule | None = None,
+) -> PairedAuc:
+    """DeLong's paired comparison of two models' scores on the same rows with 0/1 LABELS."""
+    rule = rule or PromotionRule()
+    auc_a, auc_b, se = paired_auc(labels, champion, challenger)
     difference = auc_b - auc_a
     normal = NormalDist()
     lower = difference - normal.inv_cdf(1 - rule.alpha) * se
@@ -118,9 +126,10 @@ def compare_auc(
         p_value = 1 - normal.cdf((difference - rule.min_gain) / se)
     else:  # identical rankings: no evidence either way unless the gain is exact and positive
         p_value = 0.0 if difference > rule.min_gain else 1.0
+    y = np.asarray(labels).astype(bool)
     return PairedAuc(
         rows=len(y),
-        positives=m,
+        positives=int(y.sum()),
         champion_auc=auc_a,
         challenger_auc=auc_b,
         difference=difference,

@@ -46,6 +46,8 @@ CANDIDATE, CHAMPION, PREVIOUS = "candidate", "champion", "previous"
 # A retrained model that was not promoted (or not yet): shadow mode scores it beside the champion.
 CHALLENGER = "challenger"
 PIPELINE_ARTIFACT = "features/pipeline.json"
+CONFIGS_ARTIFACT = "configs"  # the config files a run read, for a review's diff
+REVIEW_TAG = "tabship.review"  # on a merge request's run: registered, no alias moved
 MODEL_ARTIFACT = "model"
 
 
@@ -170,8 +172,9 @@ class Registry:
         Credentials in the URI are left out: the identity is written into the served model."""
         return f"{display_uri(self.uri)}#{self.name}"
 
-    def register(self, booster: lgb.Booster, run_id: str) -> VersionInfo:
-        """Log the model (LightGBM's own text format) to RUN_ID and register it as `candidate`."""
+    def register(self, booster: lgb.Booster, run_id: str, candidate: bool = True) -> VersionInfo:
+        """Log the model (LightGBM's own text format) to RUN_ID and register it, as `candidate`
+        unless CANDIDATE is false (a merge request's version must not move a team's alias)."""
         logged = mlflow.lightgbm.log_model(
             booster,
             name=MODEL_ARTIFACT,
@@ -179,7 +182,8 @@ class Registry:
         )
         version = mlflow.register_model(logged.model_uri, self.name, tags={"run_id": run_id})
         info = VersionInfo(self.name, str(version.version), run_id)
-        self.client.set_registered_model_alias(self.name, CANDIDATE, info.version)
+        if candidate:
+            self.client.set_registered_model_alias(self.name, CANDIDATE, info.version)
         return info
 
     @contextmanager

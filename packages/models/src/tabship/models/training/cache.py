@@ -45,7 +45,7 @@ def config_files(project: Project, run: RunConfig) -> list[Path]:
     ]
 
 
-def cache_key(project: Project, run: RunConfig) -> str:
+def cache_key(project: Project, run: RunConfig, review: bool = False) -> str:
     """sha256 over everything a training run depends on. Each raw file is hashed once per
     process (tabship.data.file_sha256 remembers it), so the ingest that follows does not again."""
     digest = hashlib.sha256()
@@ -67,6 +67,8 @@ def cache_key(project: Project, run: RunConfig) -> str:
         add(f"library {library}", importlib.metadata.version(library).encode())
     add("tracking", project.tracking_uri.encode())
     add("engine", run.train.engine.encode())  # a Dask model differs slightly from a local one
+    if review:  # a review's run moves no alias: a later `train` must not take it for its own
+        add("mode", b"review")
     return digest.hexdigest()
 
 
