@@ -154,6 +154,15 @@ def ci_gitlab(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def ci_github(session: nox.Session) -> None:
+    """Run GitHub Actions jobs for real on this host with act (default: `push -j lint`):
+    `-- [--only JOB,JOB] EVENT -j JOB [-e EVENT.json] [--var K=V] [--secret K=V]`."""
+    sync(session, "ci", only=True)
+    args = session.posargs or ["push", "-j", "lint"]
+    session.run("python", "-m", "tabship_dev", "act", *args, env=TOOLS_ENV)
+
+
+@nox.session(python=PYTHON)
 def hooks(session: nox.Session) -> None:
     """Every pre-commit hook over all files (all are `repo: local`, so this works offline)."""
     args = session.posargs or ["--all-files", "--show-diff-on-failure"]

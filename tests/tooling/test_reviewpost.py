@@ -145,3 +145,36 @@ def test_the_review_command_posts_and_keeps_the_verdict(
     )
     assert TOKEN not in again.stderr + again.stdout
     assert reviewpost.MARKER in (tmp_path / "review" / "review.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("verdict", "failed", "warn_only", "code"),
+    [("promote", "", False, 0), ("refuse", "", False, 3), ("refuse", "", True, 0),
+     ("promote", "GET x: HTTP 502", False, 1), ("refuse", "GET x: HTTP 502", False, 3)],
+)  # fmt: skip
+def test_the_exit_code_is_the_verdict_then_the_post(
+    verdict: str, failed: str, warn_only: bool, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = {"verdict": verdict, "summary": "s", "candidate": {"version": "2"},
+                "files": {"markdown": "r.md", "html": "r.html"}, "posted": None}  # fmt: skip
+    assert reviewpost._report(document, failed, warn_only, False) == code
+    err = capsys.readouterr().err
+    assert ("warning: the gate would refuse" in err) is (verdict == "refuse" and warn_only)
+
+
+def test_act_runs_the_pull_request_jobs_without_the_jobs_above_them(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """act runs a job's `needs` first; the cut copy keeps the named jobs as written."""
+    import yaml
+    from tabship_dev.act import act_command, only_jobs
+
+    workflow = repo_root / ".github" / "workflows" / "ci.yml"
+    cut = yaml.safe_load(only_jobs(workflow, ["train", "review"], tmp_path / "ci.yml").read_text())
+    original = yaml.safe_load(workflow.read_text())
+    assert list(cut["jobs"]) == ["train", "review"] and "on" in cut
+    assert "needs" not in cut["jobs"]["train"] and cut["jobs"]["review"]["needs"] == ["train"]
+    assert cut["jobs"]["review"]["steps"] == original["jobs"]["review"]["steps"]
+    command = act_command(["pull_request"], tmp_path, repo_root, act="act")
+    stand_ins = [a for a in command if a.startswith("actions/")]
+    assert len(stand_ins) == 4 and all(Path(a.split("=", 1)[1]).is_dir() for a in stand_ins)

@@ -9,6 +9,7 @@
     promotion [--outcome F] [--gitlab-child F]  after a retrain: tell CI whether it promoted
     cycles                          import circles in packages/ (exit 1 when there is one)
     stack up|down|status [--dir D] [--purge] [--json]  the team stack on loopback
+    act [--only JOB,JOB] EVENT [act options]  GitHub Actions jobs on this host (ci-cd/act stand-ins)
     review [--against X] [--post auto|github|gitlab|none] [--warn-only] [--json]
                                     the model review, posted on the pull or merge request
 
@@ -24,8 +25,10 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tabship_dev import (
+    act,
     alertmanager_config,
     artifacts,
     cycles,
@@ -195,6 +198,22 @@ def parser() -> argparse.ArgumentParser:
     team.add_argument("--purge", action="store_true", help="down: delete the folder and its data")
     team.add_argument("--json", action="store_true", help="print one JSON object")
     team.set_defaults(run=cmd_stack)
+    _ci_parsers(commands)
+    return top
+
+
+def _ci_parsers(commands: Any) -> None:
+    """`act` and `review`: what the pull-request pipelines run."""
+    acted = commands.add_parser("act", help="GitHub Actions jobs on this host (act, host mode)")
+    acted.add_argument("--artifacts", type=Path, default=Path("dist/act-artifacts"),
+                       help="where the upload-artifact stand-in keeps artifacts")  # fmt: skip
+    acted.add_argument("--only", default="", help="JOB,JOB: run these jobs of the workflow, "
+                       "without the jobs they need (those ran already)")  # fmt: skip
+    acted.add_argument("--workflow", default=".github/workflows/ci.yml")
+    acted.add_argument("args", nargs=argparse.REMAINDER, help="an event, then act's options")
+    acted.set_defaults(run=lambda args: act.run(
+        args.args, args.artifacts.resolve(), only=[j for j in args.only.split(",") if j],
+        workflow=args.workflow))  # fmt: skip
     reviewed = commands.add_parser("review", help="the model review, posted on its request")
     reviewed.add_argument("--against", default="champion", help="an alias or a version number")
     reviewed.add_argument("--dataset", default=None, help="default: the project's default")
@@ -204,7 +223,6 @@ def parser() -> argparse.ArgumentParser:
     reviewed.add_argument("--out", type=Path, default=Path("reports/review"))
     reviewed.add_argument("--json", action="store_true", help="print one JSON object")
     reviewed.set_defaults(run=lambda args: reviewpost.review_command(args, os.environ))
-    return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:

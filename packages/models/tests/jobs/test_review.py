@@ -74,3 +74,18 @@ def test_against_a_missing_version_is_one_line(
     err = capsys.readouterr().err.strip()
     assert code == EXIT_FAILED
     assert err.splitlines()[-1] == "error: RegistryError: tabship-adult has no version 999"
+
+
+def test_another_dataset_version_is_scored_on_both_holdouts(small_project: Path) -> None:
+    champion = train(small_project)
+    holdout = small_project / "data" / "raw" / "adult.test"
+    lines = holdout.read_text().splitlines(True)
+    holdout.write_text("".join(lines[:-100]))  # the branch's data: 100 holdout rows fewer
+    found = review(project_at(small_project))
+    assert found.champion is not None and found.champion.version == champion.model_version
+    assert [(s.whose, s.rows) for s in found.scorings] == [
+        ("candidate's", 900),
+        ("champion's", 1000),
+    ]
+    assert found.scorings[0].dataset_version != found.scorings[1].dataset_version
+    assert any("the dataset versions differ" in note for note in found.notes)

@@ -85,6 +85,9 @@ def read_record(project: Project, key: str) -> TrainResult | None:
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     card = record.get("card_path")
+    if card:  # stored relative to the project: a CI job in another folder finds it too
+        card = str(project.root / card)
+        record["card_path"] = card
     if card and not Path(card).exists():
         return None
     if not _registered(project, str(record.get("model_name")), str(record.get("model_version"))):
@@ -119,4 +122,7 @@ def _registered(project: Project, name: str, version: str) -> bool:
 def write_record(project: Project, key: str, result: TrainResult) -> None:
     """Write atomically: a run only counts as cached once its record is complete."""
     record = {k: v for k, v in result.to_dict().items() if k != "cached"}
+    card = Path(result.card_path)
+    if card.is_absolute() and card.is_relative_to(project.root):
+        record["card_path"] = str(card.relative_to(project.root))
     atomic_write_json(cache_folder(project) / f"{key}.json", record)
