@@ -136,6 +136,8 @@ def test_settings_of_the_wrong_type_are_one_line_errors(tmp_path: Path) -> None:
         ("workers: true", "workers must be of type int"),
         ("reload_watch_seconds: -1", "reload_watch_seconds must be 0"),
         ("reload_token_env: 3", "reload_token_env must be of type str"),
+        ("log_max_bytes: 1000", "log_max_bytes must be 1048576"),
+        ("log_max_bytes: 1.5e9", "log_max_bytes must be of type int"),
     ):
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=wanted):

@@ -67,6 +67,9 @@ from .ingestion.outcome import (
 from .ingestion.partitioned import ingest_partitioned as ingest_partitioned
 from .ingestion.pipeline import ingest as ingest
 from .logpaths import (
+    COMPACTION_STATE as COMPACTION_STATE,
+)
+from .logpaths import (
     FETCHED_LEDGER as FETCHED_LEDGER,
 )
 from .logpaths import (

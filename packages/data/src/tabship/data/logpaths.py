@@ -31,6 +31,9 @@ REPLICA_LOGS = "logs"  # the team store's prefix of the replicas' log segments
 SHIPPED_LEDGER = ".shipped"  # in the log folder, one per worker: segments uploaded
 FETCHED_LEDGER = ".fetched"  # in the log folder: segments of other replicas downloaded
 SHADOW_MONITOR = "tabship_shadow"
+# In the compacted folder: how far the monitor has read each log file. The service deletes a
+# segment at its cap only once this says it was read whole.
+COMPACTION_STATE = "state.json"
 
 
 def monitoring_root(root: Path, configured: str | None, env: str | None) -> Path:
@@ -69,6 +72,11 @@ class ModelLogs:
     def compacted(self) -> Path:
         """The monitor's parquet of the prediction log."""
         return self.home / "compacted"
+
+    @property
+    def compaction_state(self) -> Path:
+        """How far the monitor's compaction has read each prediction log file."""
+        return self.compacted / COMPACTION_STATE
 
     @property
     def compacted_shadow(self) -> Path:

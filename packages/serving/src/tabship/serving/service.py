@@ -114,6 +114,15 @@ def _json(document: dict[str, Any]) -> Response:
     return Response(json.dumps(document), media_type="application/json")
 
 
+def _refusal(error: ClientError, ctx: bentoml.Context) -> Response:
+    """ERROR's body as the route's own answer: BentoML replaces a raised 5xx's body with a
+    generic one, and this one says why (the prediction log is full). BentoML sets the status
+    from CTX."""
+    ctx.response.status_code = error.body.status
+    return Response(error.body.to_bytes(), status_code=error.body.status,
+                    media_type="application/json")  # fmt: skip
+
+
 def _model_info(facts: ModelFacts) -> dict[str, str]:
     """The labels of the tabship_model_info gauge."""
     return {
@@ -145,7 +154,8 @@ class TabshipClassifier:
 
     def __init__(self) -> None:
         from tabship.features import UnseenCategoryError
-        from tabship.serving.runtime.predictlog import PredictionLog
+        from tabship.serving.runtime.logcap import read_segments
+        from tabship.serving.runtime.predictlog import LogFullError, PredictionLog
         from tabship.serving.runtime.reload import Reloader, source_from_env
         from tabship.serving.runtime.served import Served, load_challenger, load_scorer
         from tabship.serving.runtime.shadow import ShadowLog, ShadowQueue
@@ -161,8 +171,11 @@ class TabshipClassifier:
         self.prediction_log = PredictionLog(
             LOGS.predictions, server_context.worker_index or 0,
             segment_seconds=segment if team else None,
+            max_bytes=SETTINGS.log_max_bytes // max(SETTINGS.workers, 1),
         )  # fmt: skip
         self.shipper = start_shipper(self.prediction_log, team, MODEL_NAME, min(segment, 10.0))
+        self.prediction_log.consumed = read_segments(LOGS, self.shipper)
+        self.log_full = LogFullError
         challenger = load_challenger(CHALLENGER_TAG, FIELDS) if SETTINGS.shadow else None
         served = Served(
             load_scorer(MODEL_TAG, FIELDS),
@@ -203,6 +216,15 @@ class TabshipClassifier:
         self.metrics.observe(endpoint, scored.probability, scored.missing, scored.unseen)
         return scored
 
+    def _log(self, inputs: Any, scored: Scored) -> None:
+        """INPUTS' rows in the prediction log, or a ClientError (503): an answer is never sent
+        unlogged. /predict_one's route answers it; the others return it (_refusal)."""
+        try:
+            self.prediction_log.write(inputs, scored, self.kinds)
+        except self.log_full as error:
+            self.metrics.log_full.inc()
+            raise ClientError(ErrorBody(503, "overloaded", str(error))) from None
+
     def _shadow(self, served: Served, inputs: Any, scored: Scored) -> None:
         """Hand INPUTS to the challenger served with the champion that scored them, if any (an
         append: the challenger scores in a thread of its own, and the answer does not wait)."""
@@ -226,7 +248,10 @@ class TabshipClassifier:
         """Score 1 to 10,000 records: probability, label at the threshold, prediction_id."""
         served = self.models.current  # once: a swap during this request does not reach it
         scored = self._score(served.champion, records, "predict")
-        self.prediction_log.write(records, scored, self.kinds)  # before the answer: no loss
+        try:
+            self._log(records, scored)  # before the answer: no loss
+        except ClientError as refused:
+            return _refusal(refused, ctx)
         self._shadow(served, records, scored)
         if len(records) >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)
@@ -242,7 +267,7 @@ class TabshipClassifier:
         """Score one validated record; the JSON answer `[prediction]` (see onerecord.py)."""
         served = self.models.current
         scored = self._score(served.champion, records, "predict_one")
-        self.prediction_log.write(records, scored, self.kinds)
+        self._log(records, scored)
         self._shadow(served, records, scored)
         return json.dumps(self._predictions(scored)).encode()
 
@@ -294,7 +319,10 @@ class TabshipClassifier:
         except self.unseen_error as error:
             raise _unseen_error(error) from None
         self.metrics.observe("predict_columns", scored.probability, scored.missing, scored.unseen)
-        self.prediction_log.write(columns, scored, self.kinds)
+        try:
+            self._log(columns, scored)
+        except ClientError as refused:
+            return _refusal(refused, ctx)
         self._shadow(served, columns, scored)
         if rows >= LARGE_ROWS:
             ctx.response.background.add_task(release_memory)

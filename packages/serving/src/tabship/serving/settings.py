@@ -48,6 +48,9 @@ class Settings:
     reload_watch_seconds: float = 0  # poll the registry's champion this often; 0: no watch
     # With a team store: close the prediction log's segment this often and upload it.
     log_segment_seconds: float = 60
+    # The prediction log's cap on this disk, shared by the workers: at it, segments already read
+    # (uploaded, or compacted by the monitor) are deleted; when none is, predictions get a 503.
+    log_max_bytes: int = 1024**3
     shadow: bool = False  # score every request with the registry's challenger too, and log it
     # Serving on an address other than loopback with TABSHIP_API_TOKEN unset is refused unless
     # this says so (a proxy in front that authenticates, say): auth must not go off unnoticed.
@@ -74,6 +77,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
             # bool is an int to Python, not to a reader of the file: `workers: true` is a mistake.
             if not isinstance(value, wanted) or (bool not in wanted and isinstance(value, bool)):
                 raise ConfigError(f"{chosen}: {key} must be of type {known[key]}, not {value!r}")
+        if raw.get("log_max_bytes", 1024**3) < 1024**2:
+            raise ConfigError(f"{chosen}: log_max_bytes must be 1048576 (1 MiB) or more")
         if raw.get("log_segment_seconds", 60) <= 0:
             raise ConfigError(f"{chosen}: log_segment_seconds must be more than 0")
         if raw.get("reload_watch_seconds", 0) < 0:

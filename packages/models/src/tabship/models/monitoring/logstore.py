@@ -22,9 +22,9 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from tabship.data import atomic_write_json
+from tabship.data import COMPACTION_STATE, atomic_write_json
 
-STATE = "state.json"
+STATE = COMPACTION_STATE  # tabship.data owns the name: the service reads the file too
 QUARANTINE = "quarantine.jsonl"
 BLOCK_BYTES = 64 * 1024 * 1024  # read a log in blocks of about this size: memory stays bounded
 REQUIRED = {

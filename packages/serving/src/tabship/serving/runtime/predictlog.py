@@ -30,7 +30,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,11 @@ FSYNC_SECONDS = 1.0
 SEGMENT_BYTES = 64 * 1024 * 1024  # a segment is closed at this size even before its time
 
 
+class LogFullError(RuntimeError):
+    """The worker's log has reached its cap, and no closed segment has been read yet: the request
+    is refused (503) rather than answered unlogged."""
+
+
 def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, str]) -> bytes:
     """The JSON lines of COLUMNS (name, values), each row with EXTRA's fields after them."""
     names = [f"{name}_" if name in PRESERVED else name for name, _ in columns]
@@ -94,10 +99,15 @@ def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, 
 class PredictionLog:
     """One worker's prediction log file: each request's lines appended before it is answered.
 
-    With SEGMENT_SECONDS (a team store: the replicas' logs are uploaded), the log is a series of
-    segments, `data.<worker>.<UTC time>.log`, each closed after that many seconds (or
-    SEGMENT_BYTES) and never written again: a closed segment can be uploaded whole. Without it,
-    one file, `data.<worker>.log`, as on one machine."""
+    With SEGMENT_SECONDS (a team store: the replicas' logs are uploaded), or with a cap
+    (MAX_BYTES), the log is a series of segments, `data.<worker>.<UTC time>.log`, each closed
+    after that many seconds or bytes and never written again: a closed segment can be uploaded,
+    or deleted, whole. Without either, one file, `data.<worker>.log`.
+
+    The cap: this worker's files hold at most MAX_BYTES. At the cap, the closed segments that
+    CONSUMED says were read (uploaded to the team store, or compacted by the monitor) are deleted,
+    oldest first; when none is, the write raises LogFullError and nothing is written. A
+    prediction is never answered unlogged, and never deleted before it was read."""
 
     def __init__(
         self,
@@ -105,11 +115,19 @@ class PredictionLog:
         worker: int,
         fsync_seconds: float = FSYNC_SECONDS,
         segment_seconds: float | None = None,
+        max_bytes: int | None = None,
+        consumed: Callable[[Path], bool] | None = None,
     ) -> None:
         self.folder = folder
         self.worker = worker
         self.segment_seconds = segment_seconds
+        self.max_bytes = max_bytes
+        self.consumed = consumed or (lambda _: False)
+        self.segmented = segment_seconds is not None or max_bytes is not None
+        # A cap of a few segments at least: one open, the others closed and deletable in turn.
+        self.segment_bytes = min(SEGMENT_BYTES, max_bytes // 4) if max_bytes else SEGMENT_BYTES
         self.path = folder / f"data.{worker}.log"
+        self._bytes = sum(p.stat().st_size for p in self._files())  # after a restart too
         self._fd: int | None = None  # opened by the first write: no file for a service unused
         self._opened = 0.0
         self._lock = threading.Lock()
@@ -140,16 +158,53 @@ class PredictionLog:
         """DATA at the file's end, whole: one write at a time, repeated until all is written."""
         view = memoryview(data)
         with self._lock:
+            if self.max_bytes is not None and self._bytes + len(data) > self.max_bytes:
+                self._make_room(len(data))
+            if self._fd is not None and os.fstat(self._fd).st_size >= self.segment_bytes:
+                self._close()
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                if self.segment_seconds is not None:
+                if self.segmented:
                     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%S%fZ")
                     self.path = self.folder / f"data.{self.worker}.{stamp}.log"
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 self._opened = time.monotonic()
             while view:
-                view = view[os.write(self._fd, view) :]
+                written = os.write(self._fd, view)
+                self._bytes += written
+                view = view[written:]
         self._written.set()
+
+    def _files(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return sorted({*self.folder.glob(f"data.{self.worker}.log"),
+                       *self.folder.glob(f"data.{self.worker}.*.log")})  # fmt: skip
+
+    def _make_room(self, size: int) -> None:
+        """Delete read segments, oldest first, until SIZE more bytes fit; else LogFullError.
+        Called under the lock."""
+        if self._fd is not None:
+            self._close()  # the open segment is closed: it may be read, and then deleted
+        for path in self._files():
+            if self._bytes + size <= (self.max_bytes or 0):
+                return
+            if self.consumed(path):
+                length = path.stat().st_size
+                path.unlink()
+                self._bytes -= length
+        if self._bytes + size > (self.max_bytes or 0):
+            raise LogFullError(
+                f"the prediction log is full ({self._bytes:,} of {self.max_bytes:,} bytes for this "
+                "worker) and none of it has been read: run the monitor (it compacts the log), or "
+                "raise log_max_bytes"
+            )
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
 
     def rotate(self, force: bool = False) -> None:
         """Close the open segment when it is due (its time or size is up) or FORCE: the next
@@ -158,11 +213,9 @@ class PredictionLog:
             if self.segment_seconds is None or self._fd is None:
                 return
             due = time.monotonic() - self._opened >= self.segment_seconds
-            if not (force or due or os.fstat(self._fd).st_size >= SEGMENT_BYTES):
+            if not (force or due or os.fstat(self._fd).st_size >= self.segment_bytes):
                 return
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
+            self._close()
 
     def closed_segments(self) -> list[Path]:
         """This worker's segments that are closed (never written again), oldest first."""

@@ -47,6 +47,10 @@ class ServiceMetrics:
             name="tabship_shadow_dropped",
             documentation="Records not shadowed: the challenger was too far behind (shadow mode)",
         )
+        self.log_full = metrics.Counter(
+            name="tabship_prediction_log_full",
+            documentation="Predictions refused (503): the prediction log at its cap, none of it read",
+        )
         self.endpoints: dict[str, tuple[Any, Any]] = {}
         self.model = metrics.Gauge(
             name="tabship_model_info",

@@ -253,6 +253,8 @@ def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
         if message.get("more_body", False):
             return
         error = normalise(status, b"".join(chunks))
+        if error.status == 503:  # the app's: its queue is full, or the prediction log
+            kept.append((b"retry-after", b"5"))
         await _send_error(send, error, scope, kept)
         _log(scope, error, started)
 

@@ -51,7 +51,8 @@ PREDICTION_ERRORS: dict[str, str] = {
     "422": "The body is JSON but not a valid request: every problem is listed in details.",
     "500": "The service failed; the body says no more than that.",
     "503": "The service is overloaded: more request bytes in flight than max_bytes_in_flight "
-    "(with Retry-After: 1), or BentoML's concurrency limit or timeout.",
+    "(with Retry-After: 1), BentoML's concurrency limit or timeout, or the prediction log at its "
+    "cap with none of it read yet (log_max_bytes; Retry-After: 5): no answer is sent unlogged.",
 }
 ANY_PATH_ERRORS: dict[str, str] = {
     "404": "No such path.",
