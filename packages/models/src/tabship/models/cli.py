@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from tabship.data import ConfigError, atomic_write_json, find_project
 from tabship.models import __version__
 from tabship.models.config import load_train_config
+from tabship.models.failures import failure_line
 from tabship.models.monitoring.summary import monitor_summary
 from tabship.models.result import metrics_table, train_summary
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from tabship.data import Project
 
 EXIT_OK, EXIT_FAILED, EXIT_GATE, EXIT_NO_CHAMPION = 0, 1, 3, 4
-MLFLOW_SIDE = {"mlflow", "requests", "urllib3"}  # where a tracking server's failures come from
 # retrain: the champion stays (a challenger refused, or superseded by another run), or no run.
 EXIT_REFUSED, EXIT_SKIPPED = 5, 6
 RETRAIN_EXIT = {"promoted": EXIT_OK, "refused": EXIT_REFUSED, "superseded": EXIT_REFUSED,
@@ -352,39 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as error:  # every failure becomes one clear line, never a traceback
-        print(f"error: {_failure(error)}", file=sys.stderr)
+        print(f"error: {failure_line(error)}", file=sys.stderr)
         return EXIT_FAILED
-
-
-DISK_FULL = ("No space left on device", "database or disk is full", "File too large")
-
-
-def _disk_full(error: BaseException) -> str | None:
-    """The line that says the disk is full, anywhere in ERROR's chain of causes, or None."""
-    seen: BaseException | None = error
-    while seen is not None:
-        for line in str(seen).splitlines():
-            if any(marker in line for marker in DISK_FULL):
-                return line.strip()
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
-def _failure(error: Exception) -> str:
-    """One line for any failure: its kind and its first line (libraries chain many), after the
-    MLflow server's address when a request to it failed mid-command."""
-    text = str(error).strip()
-    first = f"{type(error).__name__}: {text.splitlines()[0] if text else '(no message)'}"[:300]
-    full = _disk_full(error)
-    if full is not None:
-        first = f"the disk is full: {full}"[:300]
-    server = os.environ.get("MLFLOW_TRACKING_URI", "")
-    if server.startswith("http") and type(error).__module__.split(".")[0] in MLFLOW_SIDE:
-        # MLflow failed, so it is loaded already: the registry's import costs nothing more.
-        from tabship.models.registry.registry import display_uri
-
-        return f"MLflow server {display_uri(server)}: {first}"
-    return first
 
 
 def run() -> None:

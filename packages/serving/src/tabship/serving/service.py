@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
 from bentoml._internal.context import server_context  # which worker this is: its log file
-from pydantic import ConfigDict, Field, TypeAdapter, create_model
+from pydantic import ConfigDict, Field, create_model
 from starlette.responses import Response
 
 from tabship.serving import __version__
@@ -41,11 +41,10 @@ from tabship.serving.web.admin import reload_route
 from tabship.serving.web.boundedmetrics import bound_request_metrics
 from tabship.serving.web.metrics import ServiceMetrics
 from tabship.serving.web.middleware import GuardMiddleware
-from tabship.serving.web.onerecord import one_record_route
+from tabship.serving.web.onerecord import one_record_operation, one_record_route
 from tabship.serving.web.responses import (
     ColumnsResponse,
     ExplainResponse,
-    Prediction,
     PredictResponse,
 )
 from tabship.serving.web.routes import routes_app
@@ -348,7 +347,7 @@ def _openapi(document: dict[str, Any]) -> dict[str, Any]:
     """/docs.json: BentoML's document as valid OpenAPI 3.1 that says what the service does."""
     facts = read_facts(Path(MODEL_REF.stored.path))
     example = example_record(FIELDS)
-    operation, schemas = _one_record_operation()
+    operation, schemas = one_record_operation(PredictOneInput)
     return openapi.truthful(
         document,
         title="tabship classifier",
@@ -371,30 +370,6 @@ def _openapi(document: dict[str, Any]) -> dict[str, Any]:
         mounted={"/predict_one": operation},
         schemas=schemas,
     )
-
-
-def _one_record_operation() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The OpenAPI operation of the mounted /predict_one route, and the schemas it refers to."""
-    ref = "#/components/schemas/{model}"
-    wrapped = PredictOneInput.model_json_schema(ref_template=ref)
-    answer = TypeAdapter(list[Prediction]).json_schema(ref_template=ref)
-    schemas = {**wrapped.pop("$defs", {}), **answer.pop("$defs", {})}
-    # The record in `records`, or the record itself: a caller posting one record gets it scored.
-    body = {"anyOf": [wrapped, {"$ref": ref.format(model="Record")}]}
-    operation = {
-        "tags": ["Service APIs"],
-        "operationId": "tabship_classifier__predict_one",
-        "description": 'Score one record, sent as `{"records": [record]}` or as the record '
-        "itself; answer `[prediction]`.",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
-        "responses": {
-            "200": {
-                "description": "Successful Response",
-                "content": {"application/json": {"schema": answer}},
-            }
-        },
-    }
-    return operation, schemas
 
 
 TabshipClassifier.add_asgi_middleware(  # type: ignore[attr-defined]  # set by @bentoml.service

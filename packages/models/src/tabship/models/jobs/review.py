@@ -59,9 +59,16 @@ class Loaded:
         metrics, tags = registry.run_record(info.run_id)
         self.metrics, self.tags = metrics, tags
         self.card = _card(info.run_id, folder / "card")
+        self._scores: dict[str, Scores] = {}
 
     def score(self, data: TrainingData) -> Scores:
-        return predict(self.booster, self.pipeline.transform(data.holdout).matrix)
+        """The model's scores on DATA's holdout, once per dataset version (the comparison and
+        the gate both need them)."""
+        version = data.manifest.version
+        if version not in self._scores:
+            matrix = self.pipeline.transform(data.holdout).matrix
+            self._scores[version] = predict(self.booster, matrix)
+        return self._scores[version]
 
     def side(self) -> Side:
         card = self.card

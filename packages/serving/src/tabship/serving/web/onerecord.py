@@ -14,10 +14,11 @@ import json
 from typing import Any
 
 from bentoml import get_current_service  # bound once: each `bentoml.X` is a lazy lookup
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.routing import Route
 
 from tabship.serving.errors import ClientError, from_pydantic
+from tabship.serving.web.responses import Prediction
 from tabship.serving.web.routes import Message, answer
 
 PATH = "/predict_one"
@@ -77,3 +78,28 @@ def one_record_route(model: type[BaseModel]) -> Route:
     itself); mount it with
     `asgiroutes.routes_app`, so that BentoML's mount matches only this route."""
     return Route(PATH, OneRecord(model), methods=["POST"])
+
+
+def one_record_operation(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The OpenAPI operation of the mounted /predict_one route, whose body MODEL validates, and
+    the schemas it refers to (the document BentoML writes knows only its own routes)."""
+    ref = "#/components/schemas/{model}"
+    wrapped = model.model_json_schema(ref_template=ref)
+    answer = TypeAdapter(list[Prediction]).json_schema(ref_template=ref)
+    schemas = {**wrapped.pop("$defs", {}), **answer.pop("$defs", {})}
+    # The record in `records`, or the record itself: a caller posting one record gets it scored.
+    body = {"anyOf": [wrapped, {"$ref": ref.format(model="Record")}]}
+    operation = {
+        "tags": ["Service APIs"],
+        "operationId": "tabship_classifier__predict_one",
+        "description": 'Score one record, sent as `{"records": [record]}` or as the record '
+        "itself; answer `[prediction]`.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {
+                "description": "Successful Response",
+                "content": {"application/json": {"schema": answer}},
+            }
+        },
+    }
+    return operation, schemas
