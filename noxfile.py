@@ -266,6 +266,12 @@ def train(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def tune(session: nox.Session) -> None:
+    """The hyperparameter search alone (train.yaml `tune:`); `train` then uses its result."""
+    run_cli(session, "models", "tune")
+
+
+@nox.session(python=PYTHON)
 def review(session: nox.Session) -> None:
     """The candidate against the registry's champion, posted on the pull or merge request:
     `-- [--against VERSION|ALIAS] [--post auto|github|gitlab|none] [--warn-only] [--json]`."""

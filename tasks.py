@@ -98,6 +98,12 @@ def train(
     )
 
 
+@task(help={"dataset": "configs/datasets/NAME (default: the project's)", "json": "one JSON object"})
+def tune(c: Context, dataset: str = "", json: bool = False) -> None:
+    """The hyperparameter search alone, continuing its study; train uses it (nox -s tune)."""
+    _nox(c, "tune", *_dataset(dataset), *(["--json"] if json else []))
+
+
 @task(
     help={
         "rows": "how many rows, e.g. 10_000_000",

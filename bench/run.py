@@ -4,6 +4,7 @@
     data      ingest against a bare polars script, and validation (bench_data.py)
     monitor   `tabship-models monitor` over 1M logged predictions (bench_monitor.py)
     bulk      six 200,000-row requests at once: peak RSS with and without admission control
+    tune      default parameters against the search, on Adult and on 1,000-row samples
 
 Without a NAME: data, then train. Every OPTION (the arguments from the first one starting with
 `-`) goes to each script: `nox -s bench -- data --no-compare`. Stops at the first that fails.

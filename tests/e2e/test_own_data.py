@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
+ADULT = Path(__file__).resolve().parents[2] / "data" / "raw" / "adult.data"
 
 
 def _free_port() -> int:
@@ -125,6 +126,51 @@ def test_two_new_datasets_beside_adult_from_init_to_predict(
     assert _fingerprint(*adult_files) == before
     versions = cli("tabship-models", "versions")
     assert [v["version"] for v in versions["versions"]] == ["1"]  # tabship-adult: untouched
+
+
+def test_a_small_new_dataset_gets_a_champion_from_init_to_predict(tmp_path: Path) -> None:
+    """1,000 Adult rows as a user's new file: `init` proposes a search sized to it, `train`
+    tunes and gates against its baseline with the paired interval, and the model serves."""
+    root = tmp_path / "project"
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True)
+    lines = [line for line in ADULT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    header = ("age,workclass,fnlwgt,education,education-num,marital-status,occupation,"
+              "relationship,race,sex,capital-gain,capital-loss,hours-per-week,native-country,"
+              "income")  # fmt: skip
+    body = [",".join(f.strip() for f in line.split(",")) for line in lines[1000:2000]]
+    (raw / "people.csv").write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "TABSHIP_"))}
+    env.update(BENTOML_HOME=str(tmp_path / "bentoml"), BENTOML_DO_NOT_TRACK="True")
+
+    def cli(*args: str) -> Any:
+        done = subprocess.run([str(BIN / args[0]), *args[1:], "--json"], env=env, cwd=root,
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout)
+
+    cli("tabship-data", "init", "data/raw/people.csv", "--target", "income", "--positive", ">50K")
+    proposed = (root / "configs" / "datasets" / "people" / "train.yaml").read_text("utf-8")
+    assert "num_leaves: {low: 4, high: 40, log: true}" in proposed  # sized to 800 rows
+    trained = cli("tabship-models", "train")
+    assert trained["status"] == "promoted", trained["gate_table"]
+    search = trained["search"]
+    assert search["counts"]["complete"] + search["counts"]["pruned"] == 30
+    assert search["stopped"] == "trials" and search["best_params"]["num_leaves"] <= 40
+    assert "95% upper bound" in trained["gate_table"]  # the paired check against the baseline
+    card = Path(trained["card_path"]).read_text(encoding="utf-8")
+    assert "## Hyperparameter search" in card and "Gain over the baseline" in card
+    again = cli("tabship-models", "train")  # cached: nothing searched or trained again
+    assert again["cached"] and again["model_version"] == trained["model_version"]
+    cli("tabship-serving", "build")
+    with _serving(root, env, "people", tmp_path) as wait_ready:
+        url = wait_ready()
+        rows = tmp_path / "rows.csv"
+        rows.write_text("\n".join([header.rsplit(",", 1)[0]] + [b.rsplit(",", 1)[0]
+                                   for b in body[:3]]) + "\n", encoding="utf-8")  # fmt: skip
+        scored = cli("tabship-serving", "predict", str(rows), "--url", url)
+        assert scored["model_version"] == trained["model_version"]
+        assert len(scored["predictions"]) == 3
 
 
 @contextmanager

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -181,3 +182,25 @@ def test_the_dask_engine_shares_its_partitioned_version(
     seen = _run(env, tmp_path / "b", "tabship-models", "evaluate", "--dataset", "synth")
     assert seen["model_version"] == trained["model_version"]
     assert seen["dataset_version"] == trained["dataset_version"]
+
+
+def test_a_search_is_shared_through_the_team_database(
+    team_env: dict[str, str], tmp_path: Path, team_project: Callable[[Path, str], Path]
+) -> None:
+    """A's `train` searches (its study in the stack's PostgreSQL, $TABSHIP_STUDY_STORAGE); B's
+    `tune`, on the same dataset version, finds the study finished and runs no trial."""
+    assert team_env["TABSHIP_STUDY_STORAGE"].startswith("postgresql+psycopg2://")
+    roots = [team_project(tmp_path / name, "tabship-tuned") for name in ("a", "b")]
+    for root in roots:
+        train_yaml = root / "configs" / "datasets" / "adult" / "train.yaml"
+        config = yaml.safe_load(train_yaml.read_text(encoding="utf-8"))
+        config["tune"] = {"enabled": True, "trials": 6}
+        train_yaml.write_text(yaml.safe_dump(config), encoding="utf-8")
+    trained = _run(team_env, roots[0], "tabship-models", "train")
+    assert trained["search"]["counts"]["complete"] + trained["search"]["counts"]["pruned"] == 6
+    found = _run(team_env, roots[1], "tabship-models", "tune")
+    assert found["study"] == trained["search"]["study"] and found["new_trials"] == 0
+    assert found["best_params"] == trained["search"]["best_params"]
+    assert not any((root / "mlruns" / "optuna.db").exists() for root in roots)
+    secret = urlsplit(team_env["TABSHIP_STUDY_STORAGE"]).password
+    assert secret and secret not in json.dumps(found)  # the URL's credentials are not echoed

@@ -36,6 +36,7 @@ STATE_FILE = "state.json"
 SECRETS_FILE = "secrets.json"
 PROGRAMS = {"postgres": "postgres", "s3": "weed", "mlflow": "mlflow"}  # part -> its binary
 DATA_STORE_ENV = "TABSHIP_DATA_STORE"
+STUDY_STORAGE_ENV = "TABSHIP_STUDY_STORAGE"  # tabship.models' tuning/storage.py reads it
 
 
 def stack_dir(explicit: Path | None = None) -> Path:
@@ -162,6 +163,10 @@ def environment(keys: parts.Secrets, state: dict[str, Any]) -> dict[str, str]:
         "MLFLOW_TRACKING_PASSWORD": keys.mlflow_password,
         DATA_STORE_ENV: f"s3://{parts.BUCKET}/{parts.DATA_PREFIX}",
         **parts.store_env(keys, state["s3"]["port"]),
+        STUDY_STORAGE_ENV: (
+            f"postgresql+psycopg2://{parts.DB_USER}:{keys.db_password}@127.0.0.1:"
+            f"{state['postgres']['port']}/{parts.STUDIES_DATABASE}"
+        ),
     }
 
 

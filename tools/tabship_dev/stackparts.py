@@ -38,6 +38,9 @@ BUCKET = "tabship"
 MLFLOW_PREFIX = "mlflow"  # s3://tabship/mlflow: the registry's artifacts
 DATA_PREFIX = "data"  # s3://tabship/data: dataset versions, leases and replica logs
 DATABASE = "mlflow"
+# Optuna's studies (train.yaml `tune:`): a database of their own, because Optuna and MLflow both
+# keep their schema revision in a table named alembic_version.
+STUDIES_DATABASE = "tabship_studies"
 DB_USER = "tabship"
 MLFLOW_USER = "tabship"
 REGION = "us-east-1"
@@ -153,18 +156,19 @@ def start_postgres(
     )  # fmt: skip
     env = {**os.environ, "PGPASSWORD": secrets.db_password}
     where = ["-h", "127.0.0.1", "-p", str(port), "-U", DB_USER]
-    have = subprocess.run(
-        [postgres_bin("psql"), *where, "-d", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],  # noqa: S608 - a constant
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
-    if have.stdout.strip() != "1":
-        made = subprocess.run(
-            [postgres_bin("createdb"), *where, DATABASE],
+    for database in (DATABASE, STUDIES_DATABASE):
+        have = subprocess.run(
+            [postgres_bin("psql"), *where, "-d", "postgres", "-tAc",
+             f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],  # noqa: S608 - constants
             capture_output=True, text=True, env=env, check=False,
         )  # fmt: skip
-        if made.returncode != 0:
-            raise ToolError(f"createdb {DATABASE}: {made.stderr.strip()[-300:]}")
+        if have.stdout.strip() != "1":
+            made = subprocess.run(
+                [postgres_bin("createdb"), *where, database],
+                capture_output=True, text=True, env=env, check=False,
+            )  # fmt: skip
+            if made.returncode != 0:
+                raise ToolError(f"createdb {database}: {made.stderr.strip()[-300:]}")
     return Running(process.pid, port, str(log))
 
 

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from tabship.models import Group, Trained, TrainingData
+from tabship.models.promotion.paired import UNCLEAR, WORSE, compare
 from tabship.models.review.groups import compare_groups
-from tabship.models.review.paired import UNCLEAR, WORSE, compare
 
 Model = tuple[Trained, TrainingData]
 TRIALS, PLANTED_TRIALS, ROWS = 120, 40, 4000

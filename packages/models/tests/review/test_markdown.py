@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 
 from tabship.models import Group
+from tabship.models.promotion.paired import compare
 from tabship.models.review.calibration import calibration
 from tabship.models.review.flips import count_flips
 from tabship.models.review.groups import compare_groups
 from tabship.models.review.markdown import LIMIT, render_markdown
 from tabship.models.review.page import render_page
-from tabship.models.review.paired import compare
 from tabship.models.review.report import MARKER, Review, Scoring, Side
 
 HOSTILE = "<script>alert(1)</script>|x"

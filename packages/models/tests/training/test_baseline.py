@@ -12,6 +12,7 @@ from tabship.data import ConfigError, project_at
 from tabship.models import fit_model, gate_config_from_dict, load_run_config, load_training_data
 from tabship.models.cli import EXIT_GATE, main
 from tabship.models.promotion.gate import evaluate_gate
+from tabship.models.promotion.paired import Difference
 from tabship.models.training.baseline import fit_baseline
 
 
@@ -31,19 +32,31 @@ def test_the_gate_config_reads_a_baseline_and_refuses_a_bad_one() -> None:
             gate_config_from_dict(bad, "gate.yaml")
 
 
-def test_the_candidate_must_beat_the_baseline_by_the_margin() -> None:
+def _gap(metric: str, difference: float, half: float) -> Difference:
+    return Difference(metric, 0.8, 0.8 + difference, difference, difference - half,
+                      difference + half, 0.95, "test")  # fmt: skip
+
+
+def test_the_candidate_fails_only_when_significantly_short_of_the_margin() -> None:
     gate = gate_config_from_dict(
         {"baseline": {"model": "logistic_regression", "margin": {"roc_auc": 0.01, "brier": 0.0}}}
     )
     candidate = {"roc_auc": 0.85, "brier": 0.15}
-    passed = evaluate_gate(gate, candidate, None, [], {"roc_auc": 0.835, "brier": 0.16})
+    # A small holdout: no better than the baseline, but not shown to fall short either.
+    wide = {"roc_auc": _gap("roc_auc", 0.0, 0.04), "brier": _gap("brier", 0.0, 0.01)}
+    passed = evaluate_gate(gate, candidate, None, [], wide)
     assert passed.passed and [c.name for c in passed.checks] == [
-        "vs baseline roc_auc",
-        "vs baseline brier",
+        "vs baseline roc_auc (gain, 95% upper bound)",
+        "vs baseline brier (gain, 95% upper bound)",
     ]
-    failed = evaluate_gate(gate, candidate, None, [], {"roc_auc": 0.845, "brier": 0.14})
-    assert [c.name for c in failed.failures] == ["vs baseline roc_auc", "vs baseline brier"]
-    assert failed.checks[0].limit == pytest.approx(0.855)
+    assert passed.checks[0].value == pytest.approx(0.04)
+    # A large holdout: the same point difference is now significantly short of the margin, and
+    # a higher Brier score (a loss) is a fall, not a gain.
+    narrow = {"roc_auc": _gap("roc_auc", 0.0, 0.003), "brier": _gap("brier", 0.005, 0.002)}
+    failed = evaluate_gate(gate, candidate, None, [], narrow)
+    assert len(failed.failures) == 2
+    assert failed.checks[1].value == pytest.approx(-0.003)
+    assert failed.checks[0].limit == pytest.approx(0.01)
 
 
 def test_both_baselines_train_on_the_same_split_and_lose_to_lightgbm(small_project: Path) -> None:
@@ -69,9 +82,16 @@ def test_a_baseline_gate_reaches_the_card_and_can_refuse(
     root = ["--project", str(small_project)]
     assert main([*root, "train", "--json"]) == EXIT_GATE
     result = json.loads(capsys.readouterr().out)
-    assert result["gate_failures"] == ["vs baseline roc_auc"] and result["champion"] is None
+    check = "vs baseline roc_auc (gain, 95% upper bound)"
+    assert result["gate_failures"] == [check] and result["champion"] is None
     card = Path(result["card_path"])
     assert "| baseline on the holdout |" in card.read_text()
+    assert "Gain over the baseline" in card.read_text()
     facts = json.loads(card.with_name("model_card.json").read_text())
     assert facts["baseline"]["model"] == "logistic_regression"
     assert 0.5 < facts["baseline"]["holdout"]["roc_auc"] < result["holdout"]["roc_auc"]
+    gain = facts["baseline"]["gains"]["roc_auc"]
+    assert gain["low"] < gain["difference"] < gain["high"] < 0.2  # short of the margin
+    assert gain["difference"] == pytest.approx(
+        result["holdout"]["roc_auc"] - facts["baseline"]["holdout"]["roc_auc"]
+    )

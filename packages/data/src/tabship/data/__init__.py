@@ -15,6 +15,8 @@ names from `tabship.data` and never its submodules (an import-linter contract en
   (a row hash as a per-row draw in [0, 1)), `write_synthetic` (rows shaped like a dataset)
 - `request_fields(config, schema) -> list[FieldSpec]`, `fields_to_json`, `fields_from_json`: the
   request contract a model is trained with, which serving validates requests against
+- `propose_search(train_rows) -> SearchProposal`: the hyperparameter search `init` writes into
+  train.yaml, sized to the rows (tabship.models uses it when `tune:` has no `space:`)
 - `atomic_write_text`, `atomic_write_json`, `file_sha256`, `verify_files`, `read_yaml_mapping`:
   shared file helpers (`verify_files` raises `IntegrityError`)
 """

@@ -123,6 +123,8 @@ from .project import (
 from .project import (
     project_at as project_at,
 )
+from .scaffold.search import SearchProposal as SearchProposal
+from .scaffold.search import propose_search as propose_search
 from .synth import write_synthetic as write_synthetic
 from .versions.load import (
     DatasetVersion as DatasetVersion,

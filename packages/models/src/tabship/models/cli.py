@@ -1,4 +1,5 @@
-"""The `tabship-models` command: train (the main job), evaluate, rollback and list versions.
+"""The `tabship-models` command: train (the main job), tune, evaluate, review, rollback, versions,
+monitor, retrain and receive.
 
 Heavy libraries (LightGBM, MLflow, pandas) are imported only when a command needs them, so that a
 cached `train` answers within a second.
@@ -62,6 +63,14 @@ def _train(args: argparse.Namespace, project: Project) -> int:
         print(f"error: superseded: another run moved the champion while this one was deciding; "
               f"version {result.model_version} stays 'candidate'", file=sys.stderr)  # fmt: skip
         return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _tune(args: argparse.Namespace, project: Project) -> int:
+    from tabship.models.jobs.tune import tune
+
+    found = tune(project, args.dataset, _progress(time.perf_counter()))
+    print(json.dumps(found.to_dict()) if args.json else found.report())
     return EXIT_OK
 
 
@@ -286,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "candidate: registered, no alias moved (then: review)")  # fmt: skip
     train.add_argument("--source", type=Path, help="a file, or a folder of parquet or CSV "
                        "partitions, in the dataset's shape (rows split by row hash)")  # fmt: skip
+    commands.add_parser("tune", help="the hyperparameter search alone (train.yaml `tune:`); "
+                        "train then uses its result")  # fmt: skip
     evaluate = commands.add_parser("evaluate", help="re-score a registered version on a dataset")
     evaluate.add_argument("--version", dest="version", default=None, help="model version number")
     evaluate.add_argument("--alias", default="champion", help="model alias (default: champion)")
@@ -337,6 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {
         "train": _train,
+        "tune": _tune,
         "evaluate": _evaluate,
         "review": _review,
         "rollback": _rollback,

@@ -20,6 +20,7 @@ from tabship.data import (
     with_source,
 )
 from tabship.features import FeatureSpec, SpecError, load_spec
+from tabship.models.tuneconfig import TuneConfig, tune_config_from_dict
 
 METRICS = ("roc_auc", "log_loss", "accuracy", "f1", "brier")
 # Metrics where a larger value is better; the others (log loss, Brier) are losses.
@@ -75,6 +76,7 @@ class TrainConfig:
     source: str = field(default="<memory>", compare=False)
     engine: str = "single"  # single (one process) | dask
     dask: DaskSettings = field(default_factory=DaskSettings)
+    tune: TuneConfig = field(default_factory=TuneConfig)
 
     def lightgbm_params(self) -> dict[str, Any]:
         """The parameters given to LightGBM: the config's, plus what makes runs reproducible."""
@@ -166,16 +168,24 @@ def train_config_from_dict(
         source=where,
         engine=_engine(raw.get("engine", "single"), where),
         dask=_dask_settings(raw.get("dask") or {}, where),
+        tune=tune_config_from_dict(raw.get("tune"), where),
     )
     if config.folds < 2:
         raise ConfigError(f"{where}: field 'folds' must be at least 2")
     if not 0.0 < config.threshold < 1.0:
         raise ConfigError(f"{where}: field 'threshold' must lie between 0 and 1")
+    if config.engine == "dask" and config.tune.enabled:
+        raise ConfigError(_DASK_TUNE.format(where=where))
     if config.num_threads < 1:
         raise ConfigError(
             f"{where}: field 'num_threads' must be at least 1 (fixed, for determinism)"
         )
     return config
+
+
+# A search is dozens of k-fold CVs: at the scale the Dask engine is for, tune on a sample with the
+# single engine, and copy the best parameters into `params:`.
+_DASK_TUNE = "{where}: the dask engine does not search parameters; set tune.enabled: false"
 
 
 def _engine(value: Any, where: str) -> str:
@@ -278,6 +288,8 @@ def with_overrides(
     train = run.train
     if engine is not None:
         train = replace(train, engine=_engine(engine, "--engine"))
+        if train.engine == "dask" and train.tune.enabled:
+            raise ConfigError(_DASK_TUNE.format(where=f"--engine dask ({run.files.train_config})"))
     if scheduler is not None:
         if train.engine != "dask":
             raise ConfigError("--scheduler: the single engine uses no cluster; add --engine dask")

@@ -32,6 +32,8 @@ class TrainResult:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     verdict: dict[str, Any] | None = None  # a retrain's comparison with the champion
+    # The search (train.yaml `tune:`), as the card states it: tuning/log.py's search_for_card.
+    search: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,8 +59,23 @@ def train_summary(result: TrainResult) -> str:
         f"{result.model_name} version {result.model_version}: {result.status} ({origin})",
         f"dataset version {result.dataset_version}, {result.best_iteration} rounds",
         metrics_table(table),
+        *([search_line(result.search)] if result.search else []),
         result.gate_table,
         aliases,
         f"model card: {result.card_path}",
         f"run {result.run_id} in {result.tracking_uri} ({result.seconds:.1f}s)",
     ])  # fmt: skip
+
+
+def search_line(search: dict[str, Any]) -> str:
+    """The search in one line: trials, the best parameters and its optimism."""
+    counts, best = search["counts"], search["best_params"]
+    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in sorted(best.items()))  # fmt: skip
+    optimism = search.get("optimism")
+    gap = f"; CV minus holdout {optimism:+.4f}" if optimism is not None else ""
+    return (
+        f"search: {counts['complete']} complete, {counts['pruned']} pruned of "
+        f"{search['budget_trials']} trials (stopped by {search['stopped']}){gap}; "
+        f"best: {params or 'none (params as written)'}"
+    )

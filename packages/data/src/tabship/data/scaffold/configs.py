@@ -22,8 +22,10 @@ from tabship.data.errors import ConfigError
 from tabship.data.files import display_path, replace_folder
 from tabship.data.project import MARKER, Project, check_dataset_name
 from tabship.data.scaffold.inference import ColumnFacts, Inferred, infer
+from tabship.data.scaffold.search import search_yaml
 from tabship.data.scaffold.sniff import RawTable, describe_reader, na_tokens, read_raw
 
+HOLDOUT = 0.2  # the share of rows data.yaml's hash split sends to the holdout
 FILES = ("data.yaml", "schema.yaml", "features.yaml", "train.yaml", "gate.yaml")
 
 
@@ -123,7 +125,7 @@ def init_dataset(
         ),
         "schema.yaml": schema_yaml(chosen, inferred),
         "features.yaml": features_yaml(inferred),
-        "train.yaml": train_yaml(chosen, inferred),
+        "train.yaml": train_yaml(chosen, inferred, round(table.rows_total * (1 - HOLDOUT))),
         "gate.yaml": GATE_YAML,
     }
     _write_folder(folder, texts)
@@ -195,7 +197,7 @@ target:
 key: {_dump(inferred.keys)}
 split:
   method: hash
-  holdout_fraction: 0.2
+  holdout_fraction: {HOLDOUT}
 # A run is refused when more than this share of the rows of any one file (or of the run) fails.
 max_quarantined_fraction: 0.05
 schema: schema.yaml
@@ -240,7 +242,7 @@ missing_indicators: []
 """
 
 
-def train_yaml(name: str, inferred: Inferred) -> str:
+def train_yaml(name: str, inferred: Inferred, train_rows: int) -> str:
     groups = "".join(f"#   {g}: {{column: {g}}}\n" for g in inferred.group_candidates)
     proposal = (
         f"# Proposed (low-cardinality categories); uncomment the ones you report on:\n{groups}"
@@ -258,7 +260,7 @@ num_threads: 2
 num_boost_round: 1000             # an upper bound: CV's early stopping picks the count
 early_stopping_rounds: 50
 threshold: 0.5                    # probability at and above which the label is positive
-params:                           # passed to lightgbm.train as they are
+params:                           # passed to lightgbm.train; the search's best replace these
   objective: binary
   learning_rate: 0.05
   num_leaves: 31
@@ -268,14 +270,16 @@ params:                           # passed to lightgbm.train as they are
 # Groups reported on the model card (optional), each with its metrics.
 groups: {{}}
 {proposal}min_group_size: 100               # smaller groups are listed but not gated
-"""
+{search_yaml(train_rows)}"""
 
 
 GATE_YAML = """\
 # The quality gate: only a candidate that passes every check becomes `champion`.
-# A new dataset's gate is relative: the candidate must beat a simple baseline, trained on the same
-# split and scored on the same holdout, by this margin. (logistic_regression: one-hot categories
-# and scaled numbers; best_single_feature: the one feature that ranks the training rows best.)
+# A new dataset's gate is relative: a simple baseline is trained on the same split and scored on
+# the same holdout rows, and the candidate fails when the 95% interval of its gain over it (paired,
+# DeLong for ROC-AUC) lies wholly below this margin: significantly short of it. A small holdout's
+# point difference is noise. (logistic_regression: one-hot categories and scaled numbers;
+# best_single_feature: the one feature that ranks the training rows best.)
 baseline:
   model: logistic_regression
   margin: {roc_auc: 0.005}

@@ -130,7 +130,7 @@ def _fit(
     holdout_metrics = binary_metrics(y_holdout, score, config.threshold)
     groups = group_metrics(hold_frame, y_holdout, score, config.groups, config.threshold,
                            config.min_group_size)  # fmt: skip
-    return data, Trained(pipeline, booster, cv, score, holdout_metrics, groups)
+    return data, Trained(pipeline, booster, cv, score, holdout_metrics, groups, config)
 
 
 def _profile_sample(

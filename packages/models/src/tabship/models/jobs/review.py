@@ -25,6 +25,7 @@ from tabship.models.config import RunConfig, load_run_config
 from tabship.models.jobs.train import train
 from tabship.models.progress import Progress
 from tabship.models.promotion.gate import evaluate_gate
+from tabship.models.promotion.paired import Difference, compare
 from tabship.models.registry.contract import fetch_served_files
 from tabship.models.registry.files import MODEL_FILE, PIPELINE_FILE
 from tabship.models.registry.registry import (
@@ -37,7 +38,6 @@ from tabship.models.registry.registry import (
 from tabship.models.review.calibration import calibration
 from tabship.models.review.flips import count_flips
 from tabship.models.review.groups import compare_groups
-from tabship.models.review.paired import compare
 from tabship.models.review.report import Review, Scoring, Side
 from tabship.models.training.data import TrainingData, load_version
 from tabship.models.training.fit import predict
@@ -220,9 +220,13 @@ def _gate(
         before = binary_metrics(data.y_holdout, champion.score(data), threshold)
     groups = group_metrics(data.holdout, data.y_holdout, score, run.train.groups, threshold,
                            run.train.min_group_size)  # fmt: skip
-    baseline = {m[len("baseline_"):]: v for m, v in candidate.metrics.items()
-                if m.startswith("baseline_")}  # fmt: skip
-    gate = evaluate_gate(run.gate, holdout, before, groups, baseline if run.gate.baseline else None)
+    # The candidate's paired gains over the baseline, as its run recorded them on this holdout.
+    recorded = (candidate.card.get("baseline") or {}).get("gains") or {}
+    gains = {m: Difference(**{k: v for k, v in gap.items() if k != "call"})
+             for m, gap in recorded.items()}  # fmt: skip
+    # (A run from before the paired check recorded none: the gate then has no baseline check.)
+    paired = gains if run.gate.baseline and set(run.gate.baseline_margin) <= set(gains) else None
+    gate = evaluate_gate(run.gate, holdout, before, groups, paired)
     found.gate_passed = gate.passed
     found.gate_checks = [
         {"name": c.name, "value": c.value, "limit": c.limit, "passed": c.passed}

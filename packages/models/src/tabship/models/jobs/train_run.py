@@ -14,7 +14,7 @@ import time
 import warnings
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -29,10 +29,17 @@ from tabship.models.monitoring.profile import (  # not jobs.monitor: no scipy
 )
 from tabship.models.progress import Progress
 from tabship.models.promotion.gate import GateResult
-from tabship.models.promotion.judge import judge, log_challenge, scoring_tags, settle
+from tabship.models.promotion.judge import (
+    baseline_gains,
+    judge,
+    log_challenge,
+    scoring_tags,
+    settle,
+)
 from tabship.models.provenance import git_commit
 from tabship.models.registry.contract import Contract, log_contract
 from tabship.models.registry.registry import (
+    BASELINE_GAINS,
     CHAMPION,
     CONFIGS_ARTIFACT,
     PIPELINE_ARTIFACT,
@@ -45,6 +52,8 @@ from tabship.models.training import cache
 from tabship.models.training.card import CardFacts, groups_for_card, importance_shares, write_card
 from tabship.models.training.data import TrainingData, load_training_data
 from tabship.models.training.fit import Trained, fit_model, training_columns
+from tabship.models.tuning.log import log_search, search_for_card
+from tabship.models.tuning.result import SearchResult
 
 if TYPE_CHECKING:
     from tabship.models.promotion.verdict import Challenge
@@ -64,17 +73,24 @@ def _versions() -> dict[str, str]:
 
 def _load_and_fit(
     project: Project, run: RunConfig, say: Progress, version: str | None = None
-) -> tuple[TrainingData, Trained, float]:
+) -> tuple[TrainingData, Trained, float, SearchResult | None]:
     """The run's data (VERSION when the caller has just ingested it) and model, on the
-    configured engine; and the ingest's seconds."""
+    configured engine (after the search, when train.yaml asks for one); the ingest's seconds."""
     if run.train.engine == "dask":
         from tabship.models.dask.train import train_on_dask
 
-        return train_on_dask(project, run, say)
+        return (*train_on_dask(project, run, say), None)
     started = time.perf_counter()
     data = load_training_data(project, run.data, say, *training_columns(run), version=version)
     seconds = time.perf_counter() - started
-    return data, fit_model(data, run.features, run.train, say), seconds
+    found: list[SearchResult] = []
+    tuner = None
+    if run.train.tune.enabled:
+        from tabship.models.jobs.tune import study_tuner  # only a search pays for Optuna
+
+        tuner = study_tuner(project, run, data.manifest.version, say, found)
+    trained = fit_model(data, run.features, run.train, say, tuner)
+    return data, trained, seconds, found[0] if found else None
 
 
 def _log_run(
@@ -83,7 +99,8 @@ def _log_run(
     mlflow.set_tags(tags)
     mlflow.log_params(
         {
-            **{f"lgb.{k}": v for k, v in config.lightgbm_params().items()},
+            # The parameters trained with: after a search, its best over train.yaml's.
+            **{f"lgb.{k}": v for k, v in trained.config.lightgbm_params().items()},
             "folds": config.folds,
             "best_iteration": trained.cv.best_iteration,
             "threshold": config.threshold,
@@ -123,6 +140,24 @@ def _log_inputs(configs: list[Path], train_seconds: float) -> None:
     mlflow.log_metric("train_seconds", train_seconds)
 
 
+def _log_judging(
+    run: RunConfig,
+    data: TrainingData,
+    trained: Trained,
+    searched: SearchResult | None,
+    baseline: dict[str, Any] | None,
+) -> None:
+    """The search, the monitoring reference and the baseline's figures, with the active run."""
+    if searched is not None:
+        log_search(searched, trained.holdout[searched.metric])
+    # The reference the monitor job compares production with (JSON, no pickle).
+    profile = build_profile(data.train, run.features, trained.cv.oof, data.y_train)
+    mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
+    if baseline is not None:
+        mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline["holdout"].items()})
+        mlflow.log_dict(baseline["gains"], BASELINE_GAINS)
+
+
 def train_run(
     project: Project,
     run: RunConfig,
@@ -154,15 +189,19 @@ def train_run(
     registry = Registry.for_config(project, config)
     opening = time.perf_counter() - started
     say(f"ingest: dataset {config.dataset} (engine {config.engine})")
-    data, trained, ingest_seconds = _load_and_fit(project, run, say, dataset_version)
+    data, trained, ingest_seconds, searched = _load_and_fit(project, run, say, dataset_version)
     timings["ingest"] = round(ingest_seconds, 3)
     timings["train"] = round(time.perf_counter() - started - opening - timings["ingest"], 3)
     fault_point("trained")
 
     baseline = _fit_baseline(run, data, say)
+    gains, on_card = None, None
+    if baseline is not None:
+        gains = baseline_gains(run, data, trained.score, baseline.score)
+        on_card = baseline.for_card({m: g.to_dict() for m, g in gains.items()})
     say("registry: scoring the champion on this holdout, then registering the candidate")
     champion = registry.alias(CHAMPION)
-    gate, verdict = judge(run, data, trained, baseline, registry, champion, challenge)
+    gate, verdict = judge(run, data, trained, gains, registry, champion, challenge)
     if verdict is not None:
         say(f"challenger: {'; '.join(verdict.reasons)}")
     fault_point("judged")  # the champion it compared with is read: another run may move it now
@@ -187,11 +226,7 @@ def train_run(
         _log_inputs(cache.config_files(project, run), timings["train"])
         if challenge is not None and verdict is not None:
             log_challenge(challenge, verdict)
-        # The reference the monitor job compares production with (JSON, no pickle).
-        profile = build_profile(data.train, run.features, trained.cv.oof, data.y_train)
-        mlflow.log_dict(profile.to_dict(), REFERENCE_ARTIFACT)
-        if baseline is not None:
-            mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.holdout.items()})
+        _log_judging(run, data, trained, searched, on_card)
         fault_point("logged")
         version = registry.register(trained.booster, run_id, candidate=promote)
         contract = Contract(
@@ -207,8 +242,11 @@ def train_run(
         )
         log_contract(registry, version, fields, pipeline_file, contract)
         fault_point("registered")
-        facts = _card_facts(run, data, trained, gate, baseline, version.version, run_id, commit)
-        facts = replace(facts, challenge=verdict.to_dict() if verdict else None)
+        facts = replace(
+            _card_facts(run, data, trained, gate, on_card, version.version, run_id, commit),
+            challenge=verdict.to_dict() if verdict else None,
+            search=search_for_card(searched, trained.holdout) if searched else None,
+        )
         card_folder = project.artifacts / "models" / config.model_name / f"v{version.version}"
         card = write_card(card_folder, facts, data.y_holdout, trained.score)
         mlflow.log_artifacts(str(card_folder), "model_card")
@@ -239,6 +277,7 @@ def train_run(
         timings=timings,
         seconds=round(time.perf_counter() - started, 3),
         verdict=verdict.to_dict() if verdict else None,
+        search=facts.search,
     )
     cache.write_record(project, key, result)
     return result
@@ -260,7 +299,7 @@ def _card_facts(
     data: TrainingData,
     trained: Trained,
     gate: GateResult,
-    baseline: Baseline | None,
+    baseline: dict[str, Any] | None,
     version: str,
     run_id: str,
     commit: str,
@@ -289,7 +328,7 @@ def _card_facts(
         ),
         gate=[asdict(c) for c in gate.checks],
         gate_passed=gate.passed,
-        baseline=asdict(baseline) if baseline else None,
+        baseline=baseline,
     )
 
 

@@ -6,6 +6,7 @@ about them. job.py calls these between training and the registry.
 from __future__ import annotations
 
 import importlib.metadata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import mlflow
@@ -18,8 +19,8 @@ from tabship.models.training.fit import predict
 from tabship.models.training.metrics import Scores, binary_metrics
 
 if TYPE_CHECKING:
+    from tabship.models.promotion.paired import Difference
     from tabship.models.promotion.verdict import Challenge, Verdict
-    from tabship.models.training.baseline import Baseline
     from tabship.models.training.fit import Trained
 
 
@@ -59,16 +60,30 @@ def champion_scores(registry: Registry, champion: VersionInfo, data: TrainingDat
     return predict(booster, pipeline.transform(data.holdout).matrix)
 
 
+def baseline_gains(
+    run: RunConfig, data: TrainingData, candidate: Scores, baseline: Scores
+) -> dict[str, Difference]:
+    """Each of the gate's baseline margin metrics as a paired `candidate - baseline` difference
+    on the holdout, with its 95% interval (each at 95%: every check stands on its own)."""
+    from tabship.models.promotion.paired import compare
+
+    metrics = tuple(run.gate.baseline_margin)
+    found = compare(data.y_holdout, baseline, candidate, run.train.threshold, metrics=metrics,
+                    seed=run.train.seed, secondary_level=None)  # fmt: skip
+    return {gap.metric: gap for gap in found}
+
+
 def judge(
     run: RunConfig,
     data: TrainingData,
     trained: Trained,
-    baseline: Baseline | None,
+    baseline: Mapping[str, Difference] | None,
     registry: Registry,
     champion: VersionInfo | None,
     challenge: Challenge | None,
 ) -> tuple[GateResult, Verdict | None]:
-    """The gate, and for a retrain the paired comparison with the champion and the verdict."""
+    """The gate, and for a retrain the paired comparison with the champion and the verdict.
+    BASELINE: `baseline_gains`' paired differences, when the gate names a baseline."""
     threshold = run.train.threshold
     scores = None
     if challenge is None:
@@ -83,7 +98,7 @@ def judge(
         trained.holdout,
         champion_metrics,
         trained.groups,
-        baseline.holdout if baseline else None,
+        baseline,
     )
     if challenge is None:
         return gate, None

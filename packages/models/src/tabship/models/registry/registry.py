@@ -48,6 +48,7 @@ CHALLENGER = "challenger"
 PIPELINE_ARTIFACT = "features/pipeline.json"
 CONFIGS_ARTIFACT = "configs"  # the config files a run read, for a review's diff
 REVIEW_TAG = "tabship.review"  # on a merge request's run: registered, no alias moved
+BASELINE_GAINS = "gate/baseline_gains.json"  # the candidate's paired gains over the baseline
 MODEL_ARTIFACT = "model"
 
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from tabship.models.config import Group
+from tabship.models.promotion.paired import WORSE, Difference, compare
 from tabship.models.review.flips import Flips, count_flips
-from tabship.models.review.paired import WORSE, Difference, compare
 from tabship.models.training.metrics import Labels, Scores, group_labels
 
 GROUP_METRICS = ("roc_auc", "accuracy")

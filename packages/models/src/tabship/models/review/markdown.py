@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from tabship.models.config import METRICS
+from tabship.models.promotion.paired import Difference
 from tabship.models.review.calibration import BINS, Calibration
-from tabship.models.review.paired import Difference
 from tabship.models.review.report import MARKER, Review, Scoring, Side
 
 LIMIT = 60_000  # characters: GitHub's limit is 65,536, and the marker and a footer come on top

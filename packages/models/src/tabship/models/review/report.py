@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from tabship.models.promotion.paired import BETTER, UNCLEAR, WORSE, Difference
 from tabship.models.review.calibration import Calibration
 from tabship.models.review.flips import Flips
 from tabship.models.review.groups import GroupChange
-from tabship.models.review.paired import BETTER, UNCLEAR, WORSE, Difference
 
 MARKER = "<!-- tabship-review -->"  # the hidden line by which a posted comment is found again
 

@@ -12,7 +12,8 @@ feature spec names (derived features and indicators are the candidate's own work
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,12 @@ class Baseline:
     model: str
     holdout: dict[str, float]
     detail: str
+    score: Scores = field(repr=False, compare=False)  # per holdout row, for the paired check
+
+    def for_card(self, gains: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """What the card shows: the model, its holdout metrics and the candidate's GAINS."""
+        return {"model": self.model, "detail": self.detail, "holdout": self.holdout,
+                "gains": gains}  # fmt: skip
 
 
 def _categories(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -111,4 +118,4 @@ def fit_baseline(
         score, detail = best_single_feature(data, spec)
     else:
         raise ValueError(f"unknown baseline {model!r}")
-    return Baseline(model, binary_metrics(data.y_holdout, score, threshold), detail)
+    return Baseline(model, binary_metrics(data.y_holdout, score, threshold), detail, score)

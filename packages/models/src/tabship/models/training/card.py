@@ -45,6 +45,8 @@ class CardFacts:
     baseline: dict[str, Any] | None = None
     # A retrain's verdict: {"promote", "reasons", "trigger", "comparison", ...}, or None.
     challenge: dict[str, Any] | None = None
+    # The hyperparameter search (tuning/log.py's search_for_card), or None without one.
+    search: dict[str, Any] | None = None
 
 
 def groups_for_card(reports: Sequence[GroupReport]) -> list[dict[str, Any]]:
@@ -111,11 +113,13 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
                 "",
                 f"The baseline is the gate's `{facts.baseline['model']}` "
                 f"({facts.baseline['detail']}), trained on the same training rows.",
+                *_gain_lines(facts.baseline.get("gains") or {}),
             ]
             if facts.baseline
             else []
         ),
         "",
+        *_search_lines(facts.search),
         f"## Quality gate: {'passed' if facts.gate_passed else 'FAILED'}",
         "",
         "| check | value | limit | result |",
@@ -151,6 +155,51 @@ def _markdown(facts: CardFacts, plots: Sequence[str]) -> str:
     lines += [f"- {name}: {share:.3f}" for name, share in facts.feature_importance.items()]
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     return "\n".join(lines)
+
+
+def _gain_lines(gains: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The candidate minus the baseline, paired on the holdout rows, with its interval."""
+    if not gains:
+        return []
+    return ["", "Gain over the baseline (candidate minus baseline on the same rows; the gate "
+            "fails only an interval wholly below the margin):", "",
+            *(f"- {metric}: {gap['difference']:+.4f} ({gap['level']:.0%} interval "
+              f"{gap['low']:+.4f} to {gap['high']:+.4f}, {gap['method']})"
+              for metric, gap in gains.items())]  # fmt: skip
+
+
+def _search_lines(search: Mapping[str, Any] | None) -> list[str]:
+    """The search: its trials, the best parameters, which mattered, and its optimism."""
+    if search is None:
+        return []
+    counts, metric = search["counts"], search["metric"]
+    stopped = "its time budget" if search["stopped"] == "time" else "its trial budget"
+    lines = [
+        "## Hyperparameter search",
+        "",
+        f"- Study `{search['study']}`: {counts['complete']} complete and {counts['pruned']} "
+        f"pruned trials of {search['budget_trials']}, {counts['fail']} cut short; stopped by "
+        f"{stopped} ({search['seconds']:.1f} s in this run).",
+    ]
+    if search["best_value"] is None:
+        return [*lines, "- No trial completed: trained with train.yaml's `params:`.", ""]
+    lines += [
+        f"- Best CV {metric}: {search['best_value']:.4f} (trial {search['best_trial']}); "
+        f"holdout {metric}: {search['holdout_value']:.4f}; the search's optimism "
+        f"(CV minus holdout, for a loss the reverse): {search['optimism']:+.4f}.",
+        "",
+        "| parameter | best | searched | importance (fANOVA) |",
+        "| --- | --- | --- | --- |",
+    ]
+    importance = search["importance"]
+    for name in sorted(search["space"], key=lambda n: -importance.get(n, 0.0)):
+        bounds = search["space"][name]
+        value = search["best_params"].get(name)
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        scale = ", log" if bounds.get("log") else ""
+        share = f"{importance[name]:.2f}" if name in importance else "-"
+        lines.append(f"| {name} | {shown} | {bounds['low']} to {bounds['high']}{scale} | {share} |")
+    return [*lines, ""]
 
 
 def _challenge_lines(challenge: Mapping[str, Any] | None) -> list[str]:

@@ -83,13 +83,20 @@ def cross_validate(
     y: Labels,
     config: TrainConfig,
     progress: Progress | None = None,
+    watch: Sequence[Callable[..., None]] = (),
+    metrics: Sequence[str] = (),
 ) -> CVResult:
-    """Stratified k-fold CV with early stopping on the mean validation log loss across folds."""
+    """Stratified k-fold CV with early stopping on the mean validation log loss across folds.
+
+    The search (tuning/) adds WATCH callbacks (pruning, its deadline) and the METRICS they
+    read; early stopping still reads the log loss alone, so the rounds chosen do not change.
+    """
     splitter = StratifiedKFold(n_splits=config.folds, shuffle=True, random_state=config.seed)
     folds = list(splitter.split(matrix, y))
-    params = {**config.lightgbm_params(), "metric": "binary_logloss"}
+    params = {**config.lightgbm_params(), "metric": ["binary_logloss", *metrics]}
     callbacks: list[Callable[..., None]] = [
-        lgb.early_stopping(config.early_stopping_rounds, verbose=False)
+        lgb.early_stopping(config.early_stopping_rounds, first_metric_only=True, verbose=False),
+        *watch,
     ]
     if progress is not None:
 
@@ -141,6 +148,12 @@ class Trained:
     score: Scores
     holdout: dict[str, float]
     groups: list[GroupReport]
+    config: TrainConfig  # the one trained with: after a search, its best parameters
+
+
+# A search run between the features and the CV (tuning/, wired by jobs/): given the training
+# matrix, labels and fitted pipeline, it returns the config to train with.
+Tuner = Callable[[Matrix, Labels, FittedPipeline, TrainConfig], TrainConfig]
 
 
 def training_columns(run: RunConfig) -> tuple[list[str], list[str]]:
@@ -151,11 +164,20 @@ def training_columns(run: RunConfig) -> tuple[list[str], list[str]]:
     return columns, [*run.features.categorical, run.data.target.column]
 
 
-def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: Progress) -> Trained:
-    """Features, CV, final fit and holdout evaluation: no I/O beyond progress messages."""
+def fit_model(
+    data: TrainingData,
+    spec: FeatureSpec,
+    config: TrainConfig,
+    say: Progress,
+    tune: Tuner | None = None,
+) -> Trained:
+    """Features, (with TUNE, the search), CV, final fit and holdout evaluation: no I/O beyond
+    progress messages and what TUNE does."""
     say(f"features: fit on {len(data.train)} training rows (dataset {data.manifest.version})")
     pipeline = fit(data.train, spec)
     x_train = pipeline.transform(data.train).matrix
+    if tune is not None:
+        config = tune(x_train, data.y_train, pipeline, config)
     x_holdout = pipeline.transform(data.holdout).matrix
     say(f"CV: {config.folds} stratified folds, up to {config.num_boost_round} rounds")
     dataset = make_dataset(
@@ -169,4 +191,4 @@ def fit_model(data: TrainingData, spec: FeatureSpec, config: TrainConfig, say: P
     groups = group_metrics(
         data.holdout, data.y_holdout, score, config.groups, config.threshold, config.min_group_size
     )
-    return Trained(pipeline, booster, cv, score, holdout, groups)
+    return Trained(pipeline, booster, cv, score, holdout, groups, config)

@@ -1,8 +1,9 @@
 """Two models scored on the same rows: each metric's paired difference, with its interval.
 
-A review calls a change "better" or "worse" only when the interval for `candidate - champion`
-excludes zero; otherwise "no clear change". The intervals, by metric:
-- ROC-AUC: DeLong's paired variance (promotion/delong.py), as promotion uses.
+A review (review/) calls a change "better" or "worse" only when the interval for
+`candidate - champion` excludes zero; otherwise "no clear change". The gate's baseline check
+(gate.py) reads the same intervals, for `candidate - baseline`. The intervals, by metric:
+- ROC-AUC: DeLong's paired variance (delong.py), as promotion uses.
 - Accuracy, log loss and Brier score are means of a per-row loss, so their difference is the mean
   of the per-row differences, and its interval the paired normal one (holdouts have hundreds of
   rows at least; the central limit theorem holds well there).
@@ -27,8 +28,8 @@ PRIMARY = "roc_auc"
 # The four other metrics form one family, Bonferroni-corrected: each at 98.75%, so that any false
 # call among them stays at most 5%. At 95% each, two models differing only in their seed were
 # called different in 8-10% of trials on log loss, accuracy or Brier score alone (measured in
-# tests/review/test_honesty.py): seeds make genuinely different models, and a paired test on
-# thousands of rows sees it.
+# the models package's tests/review/test_honesty.py): seeds make genuinely different models, and
+# a paired test on thousands of rows sees it.
 SECONDARY_LEVEL = 1 - (1 - LEVEL) / (len(METRICS) - 1)
 DRAWS = 2000  # the bootstrap's resamples (F1 only)
 CHUNK = 100  # resamples drawn at once: 100 x the rows of int64 indices

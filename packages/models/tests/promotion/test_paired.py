@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tabship.models.promotion.paired import BETTER, UNCLEAR, WORSE, compare
 from tabship.models.review.calibration import calibration
 from tabship.models.review.flips import count_flips
-from tabship.models.review.paired import BETTER, UNCLEAR, WORSE, compare
 
 
 def _scores(seed: int, rows: int = 3000, noise: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,1 @@
+"""The hyperparameter search before training (train.yaml `tune:`): Optuna, seeded TPE."""
