@@ -41,6 +41,9 @@ os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 # server is gone: a command says so within about 10 s instead (both can be set as usual).
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+# With tqdm installed (Optuna brings it), every artifact download draws a progress bar of one
+# line per file: a few small files, each a fraction of a second, say nothing worth the noise.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 CANDIDATE, CHAMPION, PREVIOUS = "candidate", "champion", "previous"
 # A retrained model that was not promoted (or not yet): shadow mode scores it beside the champion.
