@@ -20,7 +20,14 @@ import psutil
 
 from tabship.serving.runtime.artifact import load_artifact
 from tabship.serving.runtime.modelstore import stored_folder
-from tabship.serving.runtime.predictlog import SMALL, read_log, serialize
+from tabship.serving.runtime.predictlog import (
+    SMALL,
+    logged_columns,
+    one_line,
+    read_log,
+    serialize,
+)
+from tabship.serving.runtime.scorer import Scored
 
 from ..conftest import Project, own_home, start_server
 
@@ -43,6 +50,17 @@ def test_small_and_large_requests_write_the_same_lines() -> None:
     assert large == small
     assert [row["score"] for row in large] == scores  # every float reads back exactly
     assert large[0]["timestamp_"] == "x" and large[0]["timestamp"] == extra["timestamp"]
+
+
+def test_one_record_is_written_as_serialize_writes_it() -> None:
+    kinds = {"age": "numerical", "workclass": "categorical", "timestamp": "categorical"}
+    extra = {"timestamp": "2026-12-06T04:00:00", "request_id": "123", "trace_id": "0"}
+    for record in ({"age": 39, "workclass": None, "timestamp": "x"},
+                   {"age": None, "workclass": "Private", "timestamp": None}):  # fmt: skip
+        scored = Scored(probability=np.array([0.1 + 1 / 3]), label=np.array([0]),
+                        prediction_ids=["abc-0"], matrix=np.zeros((1, 2)), model_version="7")  # fmt: skip
+        columns = [(n, v) for n, _, _, v in logged_columns([record], scored, "7", kinds)]
+        assert one_line(record, scored, kinds, extra) == serialize(columns, extra)  # byte for byte
 
 
 def test_every_answered_prediction_survives_a_kill_9_under_load(

@@ -96,6 +96,19 @@ def serialize(columns: Sequence[tuple[str, Sequence[Any]]], extra: Mapping[str, 
     return frame.write_ndjson().encode("utf-8")
 
 
+def one_line(
+    record: Mapping[str, Any], scored: Scored, kinds: Mapping[str, str], extra: Mapping[str, str]
+) -> bytes:
+    """`serialize`'s line for a request of one RECORD, without building columns: /predict_one's
+    case (a test holds the two byte for byte equal)."""
+    row = {f"{name}_" if name in PRESERVED else name: record.get(name) for name in kinds}
+    row["score"] = float(scored.probability[0])
+    row["label"] = int(scored.label[0])
+    row["prediction_id"] = scored.prediction_ids[0]
+    row["model_version"] = scored.model_version
+    return (json.dumps({**row, **extra}) + "\n").encode("utf-8")
+
+
 class PredictionLog:
     """One worker's prediction log file: each request's lines appended before it is answered.
 
@@ -130,6 +143,7 @@ class PredictionLog:
         self._bytes = sum(p.stat().st_size for p in self._files())  # after a restart too
         self._fd: int | None = None  # opened by the first write: no file for a service unused
         self._opened = 0.0
+        self._size = 0  # the open file's bytes
         self._lock = threading.Lock()
         self._written = threading.Event()
         self._sync = threading.Thread(
@@ -143,15 +157,18 @@ class PredictionLog:
         records or a mapping of columns."""
         from bentoml._internal.context import trace_context
 
-        columns = [
-            (name, values)
-            for name, _, _, values in logged_columns(records, scored, scored.model_version, kinds)
-        ]
         extra = {
             "timestamp": datetime.datetime.now().isoformat(),  # local, as BentoML's monitor
             "request_id": str(trace_context.request_id),
             "trace_id": str(trace_context.trace_id),
         }
+        if len(scored.probability) == 1 and not isinstance(records, Mapping):
+            self.append(one_line(records[0], scored, kinds, extra))
+            return
+        columns = [
+            (name, values)
+            for name, _, _, values in logged_columns(records, scored, scored.model_version, kinds)
+        ]
         self.append(serialize(columns, extra))
 
     def append(self, data: bytes) -> None:
@@ -160,7 +177,8 @@ class PredictionLog:
         with self._lock:
             if self.max_bytes is not None and self._bytes + len(data) > self.max_bytes:
                 self._make_room(len(data))
-            if self._fd is not None and os.fstat(self._fd).st_size >= self.segment_bytes:
+            # The open file's size, counted here rather than asked of the OS (an fstat a request).
+            if self._fd is not None and self._size >= self.segment_bytes:
                 self._close()
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,11 +187,14 @@ class PredictionLog:
                     self.path = self.folder / f"data.{self.worker}.{stamp}.log"
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 self._opened = time.monotonic()
+                self._size = os.fstat(self._fd).st_size
             while view:
                 written = os.write(self._fd, view)
                 self._bytes += written
+                self._size += written
                 view = view[written:]
-        self._written.set()
+        if not self._written.is_set():  # set() takes a lock each time; the fsync thread clears it
+            self._written.set()
 
     def _files(self) -> list[Path]:
         if not self.folder.is_dir():
@@ -213,7 +234,7 @@ class PredictionLog:
             if self.segment_seconds is None or self._fd is None:
                 return
             due = time.monotonic() - self._opened >= self.segment_seconds
-            if not (force or due or os.fstat(self._fd).st_size >= self.segment_bytes):
+            if not (force or due or self._size >= self.segment_bytes):
                 return
             self._close()
 

@@ -14,7 +14,7 @@ import hmac
 import json
 import logging
 import os
-import secrets
+import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
@@ -164,7 +164,8 @@ def _new_request_id() -> None:
     """
     from bentoml._internal.context import trace_context
 
-    trace_context.request_id = secrets.randbits(63)
+    # Python's generator, not the OS's: unique is all it must be (see scorer.py's ids).
+    trace_context.request_id = random.getrandbits(63)
 
 
 async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:

@@ -18,10 +18,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.routing import Route
 
 from tabship.serving.errors import ClientError, from_pydantic
+from tabship.serving.runtime.scorer import Scored
 from tabship.serving.web.responses import Prediction
 from tabship.serving.web.routes import Message, answer
 
 PATH = "/predict_one"
+# The benchmark's ceiling (bench/bench_serve.py): a /predict_one that does nothing, mounted only
+# when the server's environment sets NOOP_ENV=1. Not an endpoint of the service.
+NOOP_PATH = "/bench/noop"
+NOOP_ENV = "TABSHIP_BENCH_NOOP"
+NOOP_ANSWER = b'[{"prediction_id":"0","probability":0.5,"label":1,"model_version":"0"}]'
 
 
 class OneRecord:
@@ -59,6 +65,33 @@ class OneRecord:
             await answer(send, error.body.status, error.body.to_bytes())
             return
         await answer(send, 200, body)
+
+
+class NoOp:
+    """The same route doing nothing: the body read as OneRecord reads it, a constant answer of the
+    same size. What it serves is the framework's and the middleware's own ceiling."""
+
+    async def __call__(self, scope: Message, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if not message.get("more_body", False):
+                break
+        await answer(send, 200, NOOP_ANSWER)
+
+
+def one_answer(scored: Scored) -> bytes:
+    """`json.dumps([prediction])` of one scored record, written directly (a test holds the two
+    equal byte for byte): the list of dicts and the encoder's walk cost more than the text."""
+    version, identifier = json.dumps(scored.model_version), json.dumps(scored.prediction_ids[0])
+    return (
+        f'[{{"prediction_id": {identifier}, "probability": {float(scored.probability[0])!r}, '
+        f'"label": {int(scored.label[0])}, "model_version": {version}}}]'
+    ).encode()
+
+
+def noop_route() -> Route:
+    """POST /bench/noop (see NOOP_ENV)."""
+    return Route(NOOP_PATH, NoOp(), methods=["POST"])
 
 
 def _bare_record(model: type[BaseModel], body: bytes) -> dict[str, Any] | None:
