@@ -2,8 +2,11 @@
 #
 # Build from the repository root after `python docker/image.py wheelhouse`:
 #   docker build -f docker/training.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim-bookworm .
-# It carries configs/ and data/raw/ (the default Adult data) at /work, the project folder. To train
-# on a checkout and keep its MLflow store, mount it there: docker run -v "$PWD:/work" IMAGE.
+# It carries configs/ at /work, the project folder, and no data: mount the raw files read-only
+# (docker run -v "$PWD/data/raw:/work/data/raw:ro" IMAGE), or the whole checkout to keep its MLflow
+# store too (docker run -v "$PWD:/work" IMAGE). Data baked into an image is copied into every
+# registry and node that pulls it, stays in its layers after it is deleted, and ties the image to
+# one snapshot of the data.
 # Python packages come only from dist/wheelhouse (no index), pinned and hash-checked by uv.lock.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
@@ -30,9 +33,10 @@ RUN groupadd --system --gid 10001 tabship \
     && useradd --system --uid 10001 --gid 10001 --home-dir /home/tabship --create-home \
         --shell /usr/sbin/nologin tabship
 
-# The project folder: the job writes data/processed, mlruns and artifacts beside configs.
+# The project folder: the job writes data/processed, mlruns and artifacts beside configs. The
+# raw data is mounted at /work/data/raw when the job runs, never copied in.
 COPY --chown=10001:10001 configs /work/configs
-COPY --chown=10001:10001 data/raw /work/data/raw
+RUN install -d -o 10001 -g 10001 /work /work/data /work/data/raw
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -177,6 +177,16 @@ def test_copied_paths_are_in_the_build_context(dockerfile: Path) -> None:
             assert (ROOT / source).exists(), source
 
 
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_no_image_carries_data(dockerfile: Path) -> None:
+    """No raw or processed data goes into an image: it would be copied to every registry and
+    node, stay in the layers once deleted, and tie the image to one snapshot. Training mounts it."""
+    ignore = Path(f"{dockerfile}.dockerignore").read_text(encoding="utf-8").splitlines()
+    assert not [line for line in ignore if line.startswith("!data")]
+    copied = [args for keyword, args in instructions(dockerfile) if keyword in {"COPY", "ADD"}]
+    assert not [args for args in copied if re.search(r"(^|\s)\.?/?data(/|\s|$)", args)]
+
+
 def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     deployment: dict[str, Any] = yaml.safe_load(

@@ -74,3 +74,37 @@ def test_a_disruption_keeps_a_replica_and_only_the_service_port_is_open(repo_roo
     policy = _load(repo_root, "networkpolicy.yaml")["spec"]
     assert policy["podSelector"]["matchLabels"] == labels and policy["policyTypes"] == ["Ingress"]
     assert [p["port"] for rule in policy["ingress"] for p in rule["ports"]] == [3000]
+
+
+def _deploy_module(repo_root: Path) -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deploy_script", repo_root / "deploy/deploy.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_kustomize_sets_the_image_by_tag_or_digest_and_changes_nothing_else(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    deploy = _deploy_module(repo_root)
+    plain = subprocess.run(["kubectl", "kustomize", str(repo_root / "deploy/k8s")],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    pinned = deploy.pinned_image()
+    digest = "sha256:" + "0123456789abcdef" * 4
+    for image in ("reg.example:5000/team/serving:1.2.3", f"reg.example/serving@{digest}"):
+        manifests = deploy.render(image, target=tmp_path / "k8s")
+        text = manifests.read_text(encoding="utf-8")
+        assert text == plain.replace(pinned, image)  # the one line kustomize changed
+        kinds = [d["kind"] for d in yaml.safe_load_all(text) if d]
+        assert sorted(kinds) == ["Deployment", "HorizontalPodAutoscaler", "NetworkPolicy",
+                                 "PodDisruptionBudget", "Service"]  # fmt: skip
+        assert validate(manifests).returncode == 0
+    with pytest.raises(ValueError, match="image reference"):
+        deploy.render("two words", target=tmp_path / "bad")
+    assert deploy.split_reference("host:5000/serving") == (
+        "host:5000/serving",
+        {"newTag": "latest"},
+    )

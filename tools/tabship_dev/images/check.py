@@ -128,7 +128,9 @@ def cmd_check(args: argparse.Namespace) -> dict[str, Any]:
         if args.target == "serving":
             result = check_serving(engine, name, args.port or free_port(), args.timeout)
         elif args.target == "training":
-            text = engine.run_once(name, ["tabship-models", "train", "--json"])
+            # The image holds no data: the raw files are mounted read-only, as a job mounts them.
+            raw = (ROOT / "data" / "raw", "/work/data/raw")
+            text = engine.run_once(name, ["tabship-models", "train", "--json"], mount=raw)
             run_ = json.loads(text[text.index("{") :])
             keep = ("status", "model_name", "model_version", "gate_passed", "holdout")
             result = {"image": name, "train": {k: run_.get(k) for k in keep}}
