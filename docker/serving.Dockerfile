@@ -38,6 +38,8 @@ RUN groupadd --system --gid 10001 tabship \
 # files 0600). The service writes only the prediction log, under /var/lib/tabship, and temporary
 # files (both volumes in Kubernetes).
 COPY configs/serving.yaml /opt/tabship/serving.yaml
+# What the image's Python environment holds (CycloneDX, made by `image.py wheelhouse`).
+COPY dist/sbom/serving.cdx.json /opt/tabship/sbom.cdx.json
 RUN --mount=type=bind,source=dist/bento/models,target=/tmp/models \
     cp -R /tmp/models /opt/bentoml/models \
     && chmod -R a+rX,go-w /opt/bentoml

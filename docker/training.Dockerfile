@@ -36,6 +36,8 @@ RUN groupadd --system --gid 10001 tabship \
 # The project folder: the job writes data/processed, mlruns and artifacts beside configs. The
 # raw data is mounted at /work/data/raw when the job runs, never copied in.
 COPY --chown=10001:10001 configs /work/configs
+# What the image's Python environment holds (CycloneDX, made by `image.py wheelhouse`).
+COPY dist/sbom/training.cdx.json /opt/tabship/sbom.cdx.json
 RUN install -d -o 10001 -g 10001 /work /work/data /work/data/raw
 
 ENV PATH=/opt/venv/bin:$PATH \

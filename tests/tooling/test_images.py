@@ -289,3 +289,55 @@ def test_make_builds_what_nox_s_image_asks_for() -> None:
     assert images_cli.make_targets(["--target", "training"]) == ("training",)
     with pytest.raises(SystemExit):
         images_cli.make_targets(["--target", "nonsense"])
+
+
+def test_the_labels_name_the_revision_the_packages_and_the_model(tmp_path: Path) -> None:
+    from tabship_dev.images.labels import image_labels, label_arguments
+
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    for wheel in ("tabship_data-0.5.0", "tabship_features-0.5.1", "tabship_models-0.5.2",
+                  "tabship_serving-0.6.1", "numpy-2.4.6-cp311"):  # fmt: skip
+        (wheelhouse / f"{wheel}-py3-none-any.whl").touch()
+    store = tmp_path / "bento" / "models" / settings.MODEL_NAME
+    (store / "abc").mkdir(parents=True)
+    (store / "latest").write_text("abc")
+    facts = {"model_name": settings.MODEL_NAME, "model_version": "7", "run_id": "r1",
+             "dataset_version": "d1", "threshold": 0.5}  # fmt: skip
+    (store / "abc" / "metadata.json").write_text(json.dumps(facts))
+    labels = image_labels("serving", ROOT, wheelhouse, tmp_path / "bento")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert labels["org.opencontainers.image.revision"] == (head.stdout.strip() or "unknown")
+    assert labels["org.opencontainers.image.version"] == "0.6.1"
+    assert labels["io.tabship.packages"] == (
+        "tabship-data==0.5.0,tabship-features==0.5.1,tabship-models==0.5.2,tabship-serving==0.6.1"
+    )
+    assert (labels["io.tabship.model.name"], labels["io.tabship.model.version"],
+            labels["io.tabship.model.run_id"]) == (settings.MODEL_NAME, "7", "r1")  # fmt: skip
+    training = image_labels("training", ROOT, wheelhouse, tmp_path / "none")
+    assert training["org.opencontainers.image.version"] == "0.5.2"
+    assert not [key for key in training if key.startswith("io.tabship.model")]
+    for engine in (Docker(), Buildah()):
+        command = images_build.build_command(engine, "training", "base", "name", labels=training)
+        assert label_arguments(training)[:2] == ["--label", "org.opencontainers.image.title="
+                                                 "tabship-training"]  # fmt: skip
+        assert all(a in command for a in label_arguments(training))
+
+
+def test_the_sbom_lists_the_locked_packages(tmp_path: Path) -> None:
+    """cyclonedx-py (the lock's `sbom` group) over the wheelhouse's hash-pinned requirements."""
+    from tabship_dev.artifacts import export_requirements
+
+    requirements = export_requirements(tmp_path / "requirements.txt", package="tabship-features")
+    out = wheelhouse.write_sbom(wheelhouse.sbom_tool(), requirements, "tabship-features",
+                                tmp_path / "sbom.cdx.json")  # fmt: skip
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["bomFormat"] == "CycloneDX"
+    assert document["metadata"]["component"]["name"] == "tabship-features"
+    lock = (ROOT / "uv.lock").read_text(encoding="utf-8")
+    numpy = re.search(r'name = "numpy"\nversion = "([^"]+)"', lock)
+    assert numpy is not None
+    found = {c["name"]: c["version"] for c in document["components"]}
+    assert found["numpy"] == numpy.group(1)
+    assert f"pkg:pypi/numpy@{numpy.group(1)}" in {c["purl"] for c in document["components"]}

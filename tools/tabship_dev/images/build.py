@@ -8,12 +8,14 @@ from typing import Any
 
 from tabship_dev.images.base import ensure_base
 from tabship_dev.images.engine import Engine, choose_engine
+from tabship_dev.images.labels import image_labels, label_arguments
 from tabship_dev.images.settings import (
     BASE_IMAGE,
     DEBIAN_MIRROR,
     DOCKER_DIR,
     MODEL_HOME,
     MODEL_NAME,
+    SBOM_DIR,
     TARGET_WHEELS,
     WHEELHOUSE,
     ImageError,
@@ -40,6 +42,8 @@ def preflight(target: str, wheelhouse: Path) -> None:
     for package in TARGET_WHEELS[target]:
         if not list(wheelhouse.glob(f"{package.replace('-', '_')}-*.whl")):
             raise ImageError(f"no {package} wheel in the wheelhouse: run it again")
+    if target != "ci" and not (SBOM_DIR / f"{target}.cdx.json").is_file():
+        raise ImageError(f"no SBOM for {target}: run `python docker/image.py wheelhouse`")
     if target == "serving" and not (MODEL_HOME / "models" / MODEL_NAME / "latest").is_file():
         raise ImageError(
             f"no {MODEL_NAME} model under {MODEL_HOME.relative_to(ROOT)}/models: run "
@@ -48,10 +52,16 @@ def preflight(target: str, wheelhouse: Path) -> None:
 
 
 def build_command(
-    engine: Engine, target: str, base: str, name: str, no_cache: bool = False
+    engine: Engine,
+    target: str,
+    base: str,
+    name: str,
+    no_cache: bool = False,
+    labels: dict[str, str] | None = None,
 ) -> list[str]:
     """The engine's build command for one target, with the repository as the context."""
     common = [
+        *label_arguments(labels or {}),
         "--build-arg",
         f"BASE_IMAGE={base}",
         "--tag",
@@ -78,7 +88,8 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     for target in chosen:
         name = image_name(target, args.tag)
         with timed(f"build {target}", timings):
-            run(build_command(engine, target, base, name, args.no_cache), env=engine.env)
+            labels = image_labels(target, ROOT, WHEELHOUSE, MODEL_HOME)
+            run(build_command(engine, target, base, name, args.no_cache, labels), env=engine.env)
         size = engine.size(name)
         log(f"{name}: {size / 1e6:.0f} MB")
         result["images"][target] = {"name": name, "bytes": size}

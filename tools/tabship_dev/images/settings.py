@@ -16,6 +16,7 @@ WHEELHOUSE = ROOT / "dist" / "wheelhouse"
 # The BentoML home whose model store the serving image carries (BENTOML_HOME for `tabship-serving
 # build --model-only`). Only its models/ folder goes into the image.
 MODEL_HOME = ROOT / "dist" / "bento"
+SBOM_DIR = ROOT / "dist" / "sbom"  # each image's CycloneDX SBOM, made with the wheelhouse
 MODEL_NAME = "tabship-adult"
 TARGETS = ("serving", "training", "ci")
 # The workspace package each image installs, with its locked third-party dependencies.

@@ -13,6 +13,7 @@ from typing import Any
 from tabship_dev.artifacts import build_wheels, export_requirements
 from tabship_dev.images.settings import (
     PLATFORMS,
+    SBOM_DIR,
     TARGET_PACKAGE,
     TARGETS,
     log,
@@ -63,6 +64,24 @@ def download(requirements: Path, wheelhouse: Path) -> None:
         env=pip_env())  # fmt: skip
 
 
+def sbom_tool() -> Path:
+    """cyclonedx-py from the lock's `sbom` group, synced into .nox/sbom (the lock pins it)."""
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(ROOT / ".nox" / "sbom")}
+    run([uv(), "sync", "--frozen", "--quiet", "--no-default-groups", "--only-group", "sbom"],
+        env=env)  # fmt: skip
+    return ROOT / ".nox" / "sbom" / "bin" / "cyclonedx-py"
+
+
+def write_sbom(tool: Path, requirements: Path, package: str, out: Path) -> Path:
+    """The CycloneDX SBOM (JSON, reproducible) of the Python packages REQUIREMENTS pins, with
+    PACKAGE's pyproject.toml as its root component."""
+    folder = package.removeprefix("tabship-")
+    run([tool, "requirements", requirements, "--pyproject",
+         ROOT / "packages" / folder / "pyproject.toml", "--output-reproducible", "--of", "JSON",
+         "-o", out])  # fmt: skip
+    return out
+
+
 def cmd_wheelhouse(args: argparse.Namespace) -> dict[str, Any]:
     """dist/wheelhouse/: locked third-party wheels, the project's wheels, the bootstrap tools."""
     wheelhouse: Path = args.out
@@ -73,6 +92,12 @@ def cmd_wheelhouse(args: argparse.Namespace) -> dict[str, Any]:
             # With hashes: the images install with pip --require-hashes.
             export_requirements(wheelhouse / f"requirements-{target}.txt", package=package)
         compile_bootstrap(wheelhouse / "requirements-ci.txt")
+    with timed("sbom", timings):
+        tool = sbom_tool()
+        for target, package in TARGET_PACKAGE.items():
+            SBOM_DIR.mkdir(parents=True, exist_ok=True)
+            write_sbom(tool, wheelhouse / f"requirements-{target}.txt", package,
+                       SBOM_DIR / f"{target}.cdx.json")  # fmt: skip
     with timed("download", timings):
         for target in TARGETS:
             download(wheelhouse / f"requirements-{target}.txt", wheelhouse)
