@@ -124,7 +124,11 @@ class Traffic:
 @pytest.fixture(scope="module")
 def server_a(swap_project: Project) -> Iterator[Server]:
     config = serving_config(swap_project.root, "serving-a", workers=2)
-    extra = {"TABSHIP_SERVING_CONFIG": str(config), "TABSHIP_RELOAD_TOKEN": TOKEN}
+    # The reload token as a mounted secret: a file named by TABSHIP_RELOAD_TOKEN_FILE.
+    secret = swap_project.root / "reload-token"
+    secret.write_text(f"{TOKEN}\n", encoding="utf-8")
+    secret.chmod(0o600)
+    extra = {"TABSHIP_SERVING_CONFIG": str(config), "TABSHIP_RELOAD_TOKEN_FILE": str(secret)}
     running = start_server(swap_project, extra=extra)
     yield running
     stop_server(running.process)

@@ -19,7 +19,7 @@ from tabship.serving.runtime.artifact import read_fields
 from tabship.serving.runtime.modelstore import stored_folder
 from tabship.serving.runtime.reload import MARKER, RUN_DIR_ENV, Reloader, ReloadError, run_folder
 from tabship.serving.runtime.served import SchemaChangedError, Served, field_changes, load_scorer
-from tabship.serving.settings import load_settings
+from tabship.serving.settings import load_settings, secret
 from tabship.serving.web.admin import reload_route
 from tabship.serving.web.middleware import GuardMiddleware
 from tabship.serving.web.routes import routes_app
@@ -74,6 +74,29 @@ def test_the_reload_endpoint_is_off_without_a_token_and_needs_the_right_one(
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == "Bearer"
         assert set(refused.json()) == {"error", "message", "details"}
+
+
+def test_a_token_comes_from_a_file_as_secrets_are_mounted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("TABSHIP_RELOAD_TOKEN", raising=False)
+    secret_file = tmp_path / "token"
+    secret_file.write_text("s3cret\n", encoding="utf-8")
+    monkeypatch.setenv("TABSHIP_RELOAD_TOKEN_FILE", str(secret_file))
+    assert secret("TABSHIP_RELOAD_TOKEN") == "s3cret"  # the newline dropped
+    app = GuardMiddleware(routes_app([reload_route("TABSHIP_RELOAD_TOKEN")]), (), 1000)
+    assert _post(app, "/admin/reload", headers={"authorization": "Bearer nope"}).status_code == 401
+    wrong = {
+        "both": ({"TABSHIP_RELOAD_TOKEN": "x", "TABSHIP_RELOAD_TOKEN_FILE": str(secret_file)},
+                 "both set"),
+        "missing": ({"TABSHIP_RELOAD_TOKEN_FILE": str(tmp_path / "nope")}, "cannot read it"),
+        "spaces": ({"TABSHIP_RELOAD_TOKEN_FILE": str(tmp_path / "spaces")}, "not a token"),
+    }  # fmt: skip
+    (tmp_path / "spaces").write_text("two words\n", encoding="utf-8")
+    for environ, message in wrong.values():
+        with pytest.raises(ConfigError, match=message):
+            secret("TABSHIP_RELOAD_TOKEN", environ)
+    assert secret("TABSHIP_RELOAD_TOKEN", {}) is None
 
 
 @dataclass

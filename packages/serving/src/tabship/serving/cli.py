@@ -134,9 +134,9 @@ def unauthenticated_refusal(host: str, env: dict[str, str]) -> str | None:
     `allow_unauthenticated` says so, and then warned about on stderr."""
     import ipaddress
 
-    from tabship.serving.settings import SETTINGS_ENV, load_settings
+    from tabship.serving.settings import SETTINGS_ENV, load_settings, secret
 
-    if env.get("TABSHIP_API_TOKEN"):
+    if secret("TABSHIP_API_TOKEN", env):  # the variable or TABSHIP_API_TOKEN_FILE
         return None
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
@@ -158,10 +158,18 @@ def unauthenticated_refusal(host: str, env: dict[str, str]) -> str | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Replace this process with `bentoml serve` (signals then reach the server directly)."""
-    from tabship.serving.settings import CHALLENGER_TAG_ENV, MODEL_TAG_ENV
+    from tabship.serving.settings import (
+        CHALLENGER_TAG_ENV,
+        MODEL_TAG_ENV,
+        SETTINGS_ENV,
+        load_settings,
+        secret,
+    )
 
     project = _optional_project(args.project)
     env = serve_env(project, args.dataset)
+    # A token file that cannot be read fails here, in one line, not in the worker at start-up.
+    secret(load_settings(env.get(SETTINGS_ENV)).reload_token_env, env)
     refusal = unauthenticated_refusal(args.host, env)
     if refusal:
         print(f"tabship-serving serve: {refusal}", file=sys.stderr)

@@ -95,3 +95,28 @@ def serving_project() -> Project:
         return find_project()
     except ConfigError:
         return project_at(Path.cwd())
+
+
+MAX_SECRET_BYTES = 4096
+
+
+def secret(name: str, environ: dict[str, str] | None = None) -> str | None:
+    """A token from the variable NAME, or from the file the variable NAME_FILE names (how
+    Kubernetes and podman mount secrets: no token in the process's environment, where `ps e` and
+    a crash report would show it). The file's trailing newline is dropped. Both set, an unreadable
+    or empty file: ConfigError, in one line. Neither: None."""
+    env = os.environ if environ is None else environ
+    direct, path = env.get(name) or None, env.get(f"{name}_FILE") or None
+    if direct and path:
+        raise ConfigError(f"{name} and {name}_FILE are both set: set one")
+    if path is None:
+        return direct
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_SECRET_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"{name}_FILE={path}: cannot read it ({error.strerror})") from None
+    text = data.decode("utf-8", errors="replace").rstrip("\r\n")
+    if not text or len(data) > MAX_SECRET_BYTES or any(c.isspace() for c in text):
+        raise ConfigError(f"{name}_FILE={path}: not a token (one line of at most 4 KiB, no spaces)")
+    return text

@@ -11,7 +11,6 @@ worker thread, so other requests go on being answered meanwhile, by the old mode
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import bentoml
@@ -20,6 +19,7 @@ from starlette.routing import Route
 
 from tabship.serving.errors import ErrorBody
 from tabship.serving.runtime.reload import ReloadError
+from tabship.serving.settings import secret
 from tabship.serving.web.middleware import bearer_matches, request_headers
 from tabship.serving.web.routes import Message, answer
 
@@ -32,7 +32,7 @@ class ReloadEndpoint:
     def __init__(self, token_env: str) -> None:
         self.token_env = token_env
         # Read once at start: a token change needs a restart, like any other configuration.
-        self.token = os.environ.get(token_env) or None
+        self.token = secret(token_env)  # the variable, or the file TOKEN_ENV_FILE names
 
     def _refuse(self, scope: Message) -> ErrorBody | None:
         if self.token is None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -21,6 +20,7 @@ from http import HTTPStatus
 from typing import Any
 
 from tabship.serving.errors import ErrorBody, capped, normalise
+from tabship.serving.settings import secret
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -60,7 +60,7 @@ class GuardMiddleware:
         self.max_in_flight = max_bytes_in_flight or 2 * max_bytes
         self.in_flight = 0
         # Read once at start: a token change needs a restart, like any other configuration.
-        self.token = os.environ.get(TOKEN_ENV) or None
+        self.token = secret(TOKEN_ENV)  # the variable, or the file TABSHIP_API_TOKEN_FILE names
         self.openapi = openapi
         self.docs: bytes | None = None  # the rewritten document, made on the first request
 
