@@ -28,9 +28,13 @@ RUN if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null \
         && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
+# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer. A layer cache
+# keys a RUN by its text, not by what it mounts: REQUIREMENTS_DIGEST (image.py: the hash-pinned
+# requirements' sha256) is in the text, so changed requirements rebuild the step.
+ARG REQUIREMENTS_DIGEST=unset
 RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
-    python3 -m venv /opt/venv \
+    echo "requirements ${REQUIREMENTS_DIGEST}" \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
         --require-hashes --requirement /wheelhouse/requirements-ci.txt \
     && /opt/venv/bin/pip check

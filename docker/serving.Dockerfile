@@ -17,11 +17,20 @@ RUN if ! python3 -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_libr
         && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
+# The wheelhouse is bind-mounted for these steps only, so no wheel stays in a layer. A layer
+# cache keys a RUN by its text, not by what it mounts, so each names the digest of what it
+# installs (image.py sets them): the hash-pinned requirements, then the project's wheels. A
+# changed Python file rebuilds only the second, small step.
+ARG REQUIREMENTS_DIGEST=unset
 RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
-    python3 -m venv /opt/venv \
+    echo "requirements ${REQUIREMENTS_DIGEST}" \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
-        --require-hashes --requirement /wheelhouse/requirements-serving.txt \
+        --require-hashes --requirement /wheelhouse/requirements-serving.txt
+
+ARG PROJECT_WHEELS_DIGEST=unset
+RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
+    echo "project wheels ${PROJECT_WHEELS_DIGEST}" \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps \
         /wheelhouse/tabship_data-*.whl /wheelhouse/tabship_features-*.whl \
         /wheelhouse/tabship_models-*.whl /wheelhouse/tabship_serving-*.whl \
@@ -40,8 +49,11 @@ RUN groupadd --system --gid 10001 tabship \
 COPY configs/serving.yaml /opt/tabship/serving.yaml
 # What the image's Python environment holds (CycloneDX, made by `image.py wheelhouse`).
 COPY dist/sbom/serving.cdx.json /opt/tabship/sbom.cdx.json
+# The model store, keyed the same way: a new champion rebuilds this step (MODELS_DIGEST).
+ARG MODELS_DIGEST=unset
 RUN --mount=type=bind,source=dist/bento/models,target=/tmp/models \
-    cp -R /tmp/models /opt/bentoml/models \
+    echo "models ${MODELS_DIGEST}" \
+    && cp -R /tmp/models /opt/bentoml/models \
     && chmod -R a+rX,go-w /opt/bentoml
 
 ENV PATH=/opt/venv/bin:$PATH \

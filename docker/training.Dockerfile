@@ -19,11 +19,20 @@ RUN if ! python3 -c "import ctypes.util, sys; sys.exit(not ctypes.util.find_libr
         && rm -rf /var/lib/apt/lists/*; \
     fi
 
-# The wheelhouse is bind-mounted for this step only, so no wheel stays in a layer.
+# The wheelhouse is bind-mounted for these steps only, so no wheel stays in a layer. A layer
+# cache keys a RUN by its text, not by what it mounts, so each names the digest of what it
+# installs (image.py sets them): the hash-pinned requirements, then the project's wheels. A
+# changed Python file rebuilds only the second, small step.
+ARG REQUIREMENTS_DIGEST=unset
 RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
-    python3 -m venv /opt/venv \
+    echo "requirements ${REQUIREMENTS_DIGEST}" \
+    && python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheelhouse \
-        --require-hashes --requirement /wheelhouse/requirements-training.txt \
+        --require-hashes --requirement /wheelhouse/requirements-training.txt
+
+ARG PROJECT_WHEELS_DIGEST=unset
+RUN --mount=type=bind,source=dist/wheelhouse,target=/wheelhouse \
+    echo "project wheels ${PROJECT_WHEELS_DIGEST}" \
     && /opt/venv/bin/pip install --no-cache-dir --no-index --no-deps \
         /wheelhouse/tabship_data-*.whl /wheelhouse/tabship_features-*.whl \
         /wheelhouse/tabship_models-*.whl \

@@ -341,3 +341,44 @@ def test_the_sbom_lists_the_locked_packages(tmp_path: Path) -> None:
     found = {c["name"]: c["version"] for c in document["components"]}
     assert found["numpy"] == numpy.group(1)
     assert f"pkg:pypi/numpy@{numpy.group(1)}" in {c["purl"] for c in document["components"]}
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_every_bind_mounted_step_is_keyed_by_what_it_mounts(dockerfile: Path) -> None:
+    """A layer cache keys a RUN by its text: measured with buildah 1.28, a step that copied a
+    bind-mounted file kept the old file after it changed. Each such RUN names a digest argument
+    that image.py sets from the mounted folder's content."""
+    sources = {"dist/wheelhouse": {"REQUIREMENTS_DIGEST", "PROJECT_WHEELS_DIGEST"},
+               "dist/bento/models": {"MODELS_DIGEST"}}  # fmt: skip
+    declared: set[str] = set()
+    for keyword, args in instructions(dockerfile):
+        if keyword == "ARG":
+            declared.add(args.split("=")[0])
+        for source in re.findall(r"--mount=type=bind,source=([^,\s]+)", args):
+            used = {n for n in sources[source] if n in declared and f"${{{n}}}" in args}
+            assert used, (dockerfile.name, source)
+            assert used <= set(images_build.DIGEST_ARGS)
+
+
+def test_the_digest_follows_the_mounted_files(tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    (folder / "m" / "v1").mkdir(parents=True)
+    (folder / "m" / "v1" / "model.lgb").write_text("one", encoding="utf-8")
+    first = images_build.folder_digest(folder)
+    assert images_build.folder_digest(folder) == first  # the same files, the same key
+    (folder / "m" / "v1" / "model.lgb").write_text("two", encoding="utf-8")
+    changed = images_build.folder_digest(folder)
+    (folder / "m" / "v1" / "model.lgb").rename(folder / "m" / "v1" / "other.lgb")
+    assert len({first, changed, images_build.folder_digest(folder)}) == 3
+    command = images_build.build_command(Buildah(), "serving", "base", "name",
+                                         digests={"MODELS_DIGEST": changed})  # fmt: skip
+    assert f"MODELS_DIGEST={changed}" in command
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    (wheelhouse / "requirements-training.txt").write_text("numpy==2.4.6 --hash=sha256:x\n")
+    (wheelhouse / "tabship_models-0.5.1-py3-none-any.whl").write_bytes(b"one")
+    before = images_build.mount_digests("training", wheelhouse)
+    (wheelhouse / "tabship_models-0.5.1-py3-none-any.whl").write_bytes(b"two")  # a Python file
+    after = images_build.mount_digests("training", wheelhouse)
+    assert before["REQUIREMENTS_DIGEST"] == after["REQUIREMENTS_DIGEST"]  # the big layer stays
+    assert before["PROJECT_WHEELS_DIGEST"] != after["PROJECT_WHEELS_DIGEST"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,42 @@ def preflight(target: str, wheelhouse: Path) -> None:
         )
 
 
+# A RUN that bind-mounts a folder is cached by its text alone (buildah 1.28 and BuildKit alike):
+# without a digest of what it installs in it, a rebuild kept the old wheels and the old model.
+DIGEST_ARGS = ("REQUIREMENTS_DIGEST", "PROJECT_WHEELS_DIGEST", "MODELS_DIGEST")
+
+
+def files_digest(paths: list[Path], base: Path) -> str:
+    """sha256 over PATHS: each one's path relative to BASE, then its bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_digest(folder: Path) -> str:
+    """files_digest of every file under FOLDER."""
+    return files_digest([p for p in folder.rglob("*") if p.is_file()], folder)
+
+
+def mount_digests(target: str, wheelhouse: Path = WHEELHOUSE) -> dict[str, str]:
+    """The build arguments that key TARGET's bind-mounted steps by what they install: the
+    hash-pinned requirements (the hashes fix every wheel), the project's wheels, the model store."""
+    found = {"REQUIREMENTS_DIGEST": files_digest([wheelhouse / f"requirements-{target}.txt"],
+                                                 wheelhouse)}  # fmt: skip
+    wheels = [
+        w for p in TARGET_WHEELS[target] for w in wheelhouse.glob(f"{p.replace('-', '_')}-*.whl")
+    ]
+    if wheels:
+        found["PROJECT_WHEELS_DIGEST"] = files_digest(wheels, wheelhouse)
+    if target == "serving":
+        found["MODELS_DIGEST"] = folder_digest(MODEL_HOME / "models")
+    return found
+
+
 def build_command(
     engine: Engine,
     target: str,
@@ -58,10 +95,16 @@ def build_command(
     name: str,
     no_cache: bool = False,
     labels: dict[str, str] | None = None,
+    digests: dict[str, str] | None = None,
 ) -> list[str]:
     """The engine's build command for one target, with the repository as the context."""
     common = [
         *label_arguments(labels or {}),
+        *(
+            arg
+            for key, value in (digests or {}).items()
+            for arg in ("--build-arg", f"{key}={value}")
+        ),
         "--build-arg",
         f"BASE_IMAGE={base}",
         "--tag",
@@ -89,7 +132,9 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
         name = image_name(target, args.tag)
         with timed(f"build {target}", timings):
             labels = image_labels(target, ROOT, WHEELHOUSE, MODEL_HOME)
-            run(build_command(engine, target, base, name, args.no_cache, labels), env=engine.env)
+            command = build_command(engine, target, base, name, args.no_cache, labels,
+                                    mount_digests(target))  # fmt: skip
+            run(command, env=engine.env)
         size = engine.size(name)
         log(f"{name}: {size / 1e6:.0f} MB")
         result["images"][target] = {"name": name, "bytes": size}
