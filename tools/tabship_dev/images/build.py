@@ -21,6 +21,7 @@ from tabship_dev.images.settings import (
     WHEELHOUSE,
     ImageError,
     log,
+    project_wheels,
     run,
     targets,
     timed,
@@ -41,7 +42,7 @@ def preflight(target: str, wheelhouse: Path) -> None:
             f"no {requirements.relative_to(ROOT)}: run `python docker/image.py wheelhouse`"
         )
     for package in TARGET_WHEELS[target]:
-        if not list(wheelhouse.glob(f"{package.replace('-', '_')}-*.whl")):
+        if not project_wheels(wheelhouse, package):
             raise ImageError(f"no {package} wheel in the wheelhouse: run it again")
     if target != "ci" and not (SBOM_DIR / f"{target}.cdx.json").is_file():
         raise ImageError(f"no SBOM for {target}: run `python docker/image.py wheelhouse`")
@@ -78,9 +79,7 @@ def mount_digests(target: str, wheelhouse: Path = WHEELHOUSE) -> dict[str, str]:
     hash-pinned requirements (the hashes fix every wheel), the project's wheels, the model store."""
     found = {"REQUIREMENTS_DIGEST": files_digest([wheelhouse / f"requirements-{target}.txt"],
                                                  wheelhouse)}  # fmt: skip
-    wheels = [
-        w for p in TARGET_WHEELS[target] for w in wheelhouse.glob(f"{p.replace('-', '_')}-*.whl")
-    ]
+    wheels = [w for package in TARGET_WHEELS[target] for w in project_wheels(wheelhouse, package)]
     if wheels:
         found["PROJECT_WHEELS_DIGEST"] = files_digest(wheels, wheelhouse)
     if target == "serving":

@@ -13,10 +13,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from tabship_dev.images.settings import MODEL_NAME, TARGET_WHEELS
+from tabship_dev.images.settings import MODEL_NAME, TARGET_PACKAGE, TARGET_WHEELS, project_wheels
 
 SBOM_PATH = "/opt/tabship/sbom.cdx.json"  # in the image
-TARGET_PACKAGES = {"serving": "tabship-serving", "training": "tabship-models"}
 
 
 def git_revision(root: Path) -> str:
@@ -30,7 +29,7 @@ def wheel_versions(wheelhouse: Path, packages: tuple[str, ...]) -> dict[str, str
     """Each project package's version, from its wheel's file name in WHEELHOUSE."""
     found = {}
     for package in packages:
-        for wheel in sorted(wheelhouse.glob(f"{package.replace('-', '_')}-*.whl")):
+        for wheel in project_wheels(wheelhouse, package):
             match = re.match(rf"{package.replace('-', '_')}-([^-]+)-", wheel.name)
             if match:
                 found[package] = match.group(1)
@@ -55,10 +54,10 @@ def image_labels(target: str, root: Path, wheelhouse: Path, model_home: Path) ->
         "org.opencontainers.image.licenses": "Apache-2.0",
         "io.tabship.packages": ",".join(f"{k}=={v}" for k, v in sorted(versions.items())),
     }
-    package = TARGET_PACKAGES.get(target)
+    package = TARGET_PACKAGE.get(target)
     if package in versions:
         labels["org.opencontainers.image.version"] = versions[package]
-    if target in TARGET_PACKAGES:
+    if target in TARGET_PACKAGE:
         labels["io.tabship.sbom"] = SBOM_PATH
     if target == "serving":
         facts = model_facts(model_home)

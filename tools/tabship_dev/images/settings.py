@@ -27,6 +27,13 @@ TARGET_WHEELS = {
     "training": ("tabship-data", "tabship-features", "tabship-models"),
     "ci": (),
 }
+
+
+def project_wheels(wheelhouse: Path, package: str) -> list[Path]:
+    """PACKAGE's wheels in WHEELHOUSE (a wheel's name spells the package with underscores)."""
+    return sorted(wheelhouse.glob(f"{package.replace('-', '_')}-*.whl"))
+
+
 BASE_IMAGE = "localhost/tabship-base:bookworm"
 # python3-venv brings ensurepip (the images make a venv); LightGBM's wheel needs libgomp1.
 BASE_PACKAGES = ("python3", "python3-venv", "libgomp1")

@@ -67,11 +67,16 @@ def train_summary(result: TrainResult) -> str:
     ])  # fmt: skip
 
 
+def param_text(value: Any) -> str:
+    """A searched parameter's value as the summaries and the card print it: 4 significant digits
+    for a float, whole numbers as they are."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def search_line(search: dict[str, Any]) -> str:
     """The search in one line: trials, the best parameters and its optimism."""
     counts, best = search["counts"], search["best_params"]
-    params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in sorted(best.items()))  # fmt: skip
+    params = ", ".join(f"{k}={param_text(v)}" for k, v in sorted(best.items()))
     optimism = search.get("optimism")
     gap = f"; CV minus holdout {optimism:+.4f}" if optimism is not None else ""
     return (

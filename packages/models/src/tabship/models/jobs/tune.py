@@ -54,8 +54,6 @@ def tune(
             f"{run.files.train_config}: tune.enabled is false (or `tune:` is missing): "
             "there is no search to run"
         )
-    if run.train.engine != "single":
-        raise ConfigError(f"{run.files.train_config}: the search runs on the single engine")
     data = load_training_data(resolved, run.data, say, *training_columns(run))
     say(f"features: fit on {len(data.train)} training rows (dataset {data.manifest.version})")
     pipeline = fit(data.train, run.features)

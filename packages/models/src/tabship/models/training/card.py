@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
+from tabship.models.result import param_text
 from tabship.models.training.charts import Series, line_chart
 from tabship.models.training.metrics import GroupReport, Labels, Scores
 
@@ -194,8 +195,7 @@ def _search_lines(search: Mapping[str, Any] | None) -> list[str]:
     importance = search["importance"]
     for name in sorted(search["space"], key=lambda n: -importance.get(n, 0.0)):
         bounds = search["space"][name]
-        value = search["best_params"].get(name)
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        shown = param_text(search["best_params"].get(name))
         scale = ", log" if bounds.get("log") else ""
         share = f"{importance[name]:.2f}" if name in importance else "-"
         lines.append(f"| {name} | {shown} | {bounds['low']} to {bounds['high']}{scale} | {share} |")

@@ -47,20 +47,8 @@ def log_search(result: SearchResult, holdout: float) -> None:
 
 
 def search_for_card(result: SearchResult, holdout: dict[str, float]) -> dict[str, Any]:
-    """What the card says about the search (training/card.py renders it)."""
-    return {
-        "study": result.study,
-        "metric": result.metric,
-        "budget_trials": result.budget_trials,
-        "budget_seconds": result.budget_seconds,
-        "stopped": result.stopped,
-        "counts": {s: result.count(s) for s in ("complete", "pruned", "fail")},
-        "seconds": result.seconds,
-        "best_trial": result.best_trial,
-        "best_value": result.best_value,
-        "best_params": result.best_params,
-        "importance": result.importance,
-        "holdout_value": holdout[result.metric],
-        "optimism": result.optimism(holdout[result.metric]),
-        "space": result.space,
-    }
+    """What the card says about the search (training/card.py renders it): the search's record
+    without its trials (they are the MLflow table), with the holdout's value and the optimism."""
+    found = {k: v for k, v in result.to_dict().items() if k != "trials"}
+    value = holdout[result.metric]
+    return {**found, "holdout_value": value, "optimism": result.optimism(value)}

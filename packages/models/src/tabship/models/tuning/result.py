@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from tabship.models.config import TrainConfig
+from tabship.models.result import param_text
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,8 @@ class SearchResult:
         """The summary, then the best parameters with what each mattered (fANOVA)."""
         lines = [self.summary()]
         for name, value in sorted(self.best_params.items()):
-            shown = f"{value:.4g}" if isinstance(value, float) else str(value)
             share = self.importance.get(name)
-            lines.append(f"  {name:<20} {shown:>10}" + (f"  importance {share:.2f}"
+            lines.append(f"  {name:<20} {param_text(value):>10}" + (f"  importance {share:.2f}"
                                                          if share is not None else ""))  # fmt: skip
         if self.best_params:
             lines.append("train uses these: invoke train (its CV and holdout follow)")

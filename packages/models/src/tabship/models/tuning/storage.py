@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 
 from tabship.data import Project
 from tabship.models.config import RunConfig
@@ -21,11 +22,9 @@ STORAGE_ENV = "TABSHIP_STUDY_STORAGE"
 STUDY_FILE = "optuna.db"
 
 
-def storage_url(project: Project, environ: dict[str, str] | None = None) -> str:
+def storage_url(project: Project) -> str:
     """$TABSHIP_STUDY_STORAGE (an SQLAlchemy URL), else the project's `mlruns/optuna.db`."""
-    import os
-
-    found = (environ if environ is not None else os.environ).get(STORAGE_ENV)
+    found = os.environ.get(STORAGE_ENV)
     if found:
         return found
     project.mlruns.mkdir(parents=True, exist_ok=True)
