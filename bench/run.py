@@ -5,6 +5,7 @@
     monitor   `tabship-models monitor` over 1M logged predictions (bench_monitor.py)
     bulk      six 200,000-row requests at once: peak RSS with and without admission control
     tune      default parameters against the search, on Adult and on 1,000-row samples
+    image     the serving image: cold build, size, rebuilds unchanged and after a one-file change
 
 Without a NAME: data, then train. Every OPTION (the arguments from the first one starting with
 `-`) goes to each script: `nox -s bench -- data --no-compare`. Stops at the first that fails.

@@ -7,7 +7,9 @@
 #   docker build -f docker/serving.Dockerfile --build-arg BASE_IMAGE=python:3.11-slim-bookworm .
 # Python packages come only from dist/wheelhouse (no index), pinned and hash-checked by uv.lock.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
-FROM ${BASE_IMAGE}
+# Two stages: `runtime` holds everything but the model, so it can be built (and cached) before a
+# champion exists (`image.py prepare`); the final stage adds the model store.
+FROM ${BASE_IMAGE} AS runtime
 
 # LightGBM's wheel links the system libgomp. The local base has it; other bases get Debian's.
 # hadolint ignore=DL3008
@@ -49,6 +51,8 @@ RUN groupadd --system --gid 10001 tabship \
 COPY configs/serving.yaml /opt/tabship/serving.yaml
 # What the image's Python environment holds (CycloneDX, made by `image.py wheelhouse`).
 COPY dist/sbom/serving.cdx.json /opt/tabship/sbom.cdx.json
+
+FROM runtime
 # The model store, keyed the same way: a new champion rebuilds this step (MODELS_DIGEST).
 ARG MODELS_DIGEST=unset
 RUN --mount=type=bind,source=dist/bento/models,target=/tmp/models \
@@ -62,13 +66,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     BENTOML_HOME=/opt/bentoml \
     BENTOML_DO_NOT_TRACK=true \
     TABSHIP_SERVING_CONFIG=/opt/tabship/serving.yaml \
-    TABSHIP_PREDICTION_LOG=/var/lib/tabship/monitoring
+    TABSHIP_PREDICTION_LOG=/var/lib/tabship/monitoring \
+    TABSHIP_PORT=3000
 
 USER 10001:10001
 WORKDIR /var/lib/tabship
 EXPOSE 3000
 # No curl in the image: the probe is Python's urllib. Kubernetes uses /livez and /readyz instead.
+# It probes $TABSHIP_PORT, the port `serve` listens on unless --port says otherwise.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/readyz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ['TABSHIP_PORT'], timeout=4)"]
 ENTRYPOINT ["tabship-serving"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "3000"]
+CMD ["serve", "--host", "0.0.0.0"]

@@ -36,6 +36,18 @@ def _ready(url: str) -> bool:
         return False
 
 
+def _search_trials(train_yaml: Path, trials: int) -> None:
+    """Cut init's proposed search to TRIALS trials (the small-data test below runs it whole):
+    this test is about two datasets beside Adult, and each trial is a full cross-validation."""
+    text = train_yaml.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if line.strip().startswith("trials:")]
+    assert len(at) == 1, f"{train_yaml}: expected one `trials:` line"
+    indent = lines[at[0]][: len(lines[at[0]]) - len(lines[at[0]].lstrip())]
+    lines[at[0]] = f"{indent}trials: {trials}\n"
+    train_yaml.write_text("".join(lines), encoding="utf-8")
+
+
 def _fingerprint(*folders: Path) -> dict[str, str]:
     """sha256 of every file under FOLDERS, by path."""
     return {
@@ -86,6 +98,7 @@ def test_two_new_datasets_beside_adult_from_init_to_predict(
 
     trained = {}
     for name in ("credit", "german"):
+        _search_trials(root / "configs" / "datasets" / name / "train.yaml", 6)
         trained[name] = cli("tabship-models", "train", "--dataset", name)
         assert trained[name]["model_name"] == f"tabship-{name}"
         assert trained[name]["status"] == "promoted", trained[name]["gate_table"]

@@ -94,7 +94,10 @@ def test_hadolint_catches_a_planted_fault(tmp_path: Path) -> None:
 def test_the_base_image_is_a_build_argument(dockerfile: Path) -> None:
     steps = instructions(dockerfile)
     froms = [args for keyword, args in steps if keyword == "FROM"]
-    assert froms == ["${BASE_IMAGE}"]
+    # The first stage starts from the argument; a later one only from an earlier stage.
+    assert froms[0].split(" AS ")[0] == "${BASE_IMAGE}"
+    stages = {f.split(" AS ")[1] for f in froms if " AS " in f}
+    assert all(f.split(" AS ")[0] in stages for f in froms[1:]), froms
     first_from = next(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
     args = [a for keyword, a in steps[:first_from] if keyword == "ARG"]
     assert any(a.startswith("BASE_IMAGE=") for a in args)
@@ -202,7 +205,9 @@ def test_the_serving_image_matches_the_kubernetes_deployment() -> None:
         steps["EXPOSE"] == str(container["ports"][0]["containerPort"]) == str(settings.SERVING_PORT)
     )
     assert json.loads(steps["ENTRYPOINT"]) == ["tabship-serving"]
-    assert json.loads(steps["CMD"]) == ["serve", "--host", "0.0.0.0", "--port", steps["EXPOSE"]]
+    # `serve` listens on $TABSHIP_PORT, the port the HEALTHCHECK probes too.
+    assert json.loads(steps["CMD"]) == ["serve", "--host", "0.0.0.0"]
+    assert f"TABSHIP_PORT={steps['EXPOSE']}" in steps["ENV"]
     # The service writes only under /var/lib/tabship, which the Deployment mounts writable.
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert "/var/lib/tabship" in mounts
@@ -229,7 +234,7 @@ def test_the_serving_healthcheck_probes_readyz_without_curl() -> None:
     steps = dict(instructions(DOCKER / "serving.Dockerfile"))
     check = steps["HEALTHCHECK"]
     assert "/readyz" in check
-    assert f":{settings.SERVING_PORT}/" in check
+    assert "os.environ['TABSHIP_PORT']" in check
     assert "curl" not in check and "wget" not in check
     assert "urllib.request" in check
 

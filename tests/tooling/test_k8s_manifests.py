@@ -61,7 +61,17 @@ def test_the_volumes_are_capped_and_the_image_is_the_serving_packages_version(
     repo_root: Path,
 ) -> None:
     pod = _load(repo_root, "deployment.yaml")["spec"]["template"]["spec"]
-    assert all(v["emptyDir"].get("sizeLimit") for v in pod["volumes"])
+    assert all(v["emptyDir"].get("sizeLimit") for v in pod["volumes"] if "emptyDir" in v)
+    # The token comes as a file of the Secret (settings.secret reads NAME_FILE), never a variable.
+    container = pod["containers"][0]
+    assert not [e for e in container["env"] if "valueFrom" in e]
+    tokens = {v["name"]: v for v in pod["volumes"] if "secret" in v}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    files = {e["name"]: e["value"] for e in container["env"]}
+    for name, volume in tokens.items():
+        assert mounts[name]["readOnly"] is True
+        for item in volume["secret"]["items"]:
+            assert f"{mounts[name]['mountPath']}/{item['path']}" in files.values()
     with (repo_root / "packages/serving/pyproject.toml").open("rb") as handle:
         serving = tomllib.load(handle)["project"]["version"]
     assert pod["containers"][0]["image"].endswith(f"/tabship/serving:{serving}")

@@ -58,7 +58,7 @@ def test_an_unknown_benchmark_runs_nothing(
 ) -> None:
     assert bench_run.main(["train", "nonsense", "--json"]) == 2
     error = capsys.readouterr().err
-    assert "no benchmark nonsense" in error and "data, monitor" in error
+    assert "no benchmark nonsense" in error and "data, image, monitor" in error
 
 
 def test_invoke_serve_runs_nox_without_capturing_the_server_s_output(

@@ -113,3 +113,17 @@ def test_serving_off_loopback_without_a_token_is_refused_unless_allowed(
     assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "refusing to serve on 0.0.0.0" in err
+
+
+def test_the_port_comes_from_tabship_port_and_a_bad_one_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tabship.serving.cli import chosen_port
+
+    assert chosen_port({}) == 3000
+    assert chosen_port({"TABSHIP_PORT": "8080"}) == 8080
+    assert [chosen_port({"TABSHIP_PORT": v}) for v in ("0", "70000", "http", "-1")] == [None] * 4
+    monkeypatch.setenv("TABSHIP_PORT", "eighty")
+    assert main(["serve", "--project", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == "tabship-serving serve: TABSHIP_PORT='eighty' is not a port (1-65535)\n"

@@ -28,13 +28,17 @@ from tabship_dev.images.settings import (
 )
 from tabship_dev.workspace import ROOT
 
+# The serving Dockerfile's first stage: everything but the model, buildable before a champion
+# exists (`image.py prepare`), and reused from the layer cache by the full build.
+MODEL_FREE_STAGE = "runtime"
 
-def image_name(target: str, tag: str) -> str:
-    """The local name of a target's image."""
-    return f"localhost/tabship-{target}:{tag}"
+
+def image_name(target: str, tag: str, stage: str = "") -> str:
+    """The local name of a target's image (or of one of its Dockerfile's stages)."""
+    return f"localhost/tabship-{target}{f'-{stage}' if stage else ''}:{tag}"
 
 
-def preflight(target: str, wheelhouse: Path) -> None:
+def preflight(target: str, wheelhouse: Path, stage: str = "") -> None:
     """Fail early, with the fix, when the build context lacks what the Dockerfile copies."""
     requirements = wheelhouse / f"requirements-{target}.txt"
     if not requirements.is_file():
@@ -46,7 +50,11 @@ def preflight(target: str, wheelhouse: Path) -> None:
             raise ImageError(f"no {package} wheel in the wheelhouse: run it again")
     if target != "ci" and not (SBOM_DIR / f"{target}.cdx.json").is_file():
         raise ImageError(f"no SBOM for {target}: run `python docker/image.py wheelhouse`")
-    if target == "serving" and not (MODEL_HOME / "models" / MODEL_NAME / "latest").is_file():
+    if (
+        target == "serving"
+        and not stage
+        and not (MODEL_HOME / "models" / MODEL_NAME / "latest").is_file()
+    ):
         raise ImageError(
             f"no {MODEL_NAME} model under {MODEL_HOME.relative_to(ROOT)}/models: run "
             "`BENTOML_HOME=dist/bento tabship-serving build --model-only` (nox -s image does)"
@@ -74,7 +82,9 @@ def folder_digest(folder: Path) -> str:
     return files_digest([p for p in folder.rglob("*") if p.is_file()], folder)
 
 
-def mount_digests(target: str, wheelhouse: Path = WHEELHOUSE) -> dict[str, str]:
+def mount_digests(
+    target: str, wheelhouse: Path = WHEELHOUSE, with_model: bool = True
+) -> dict[str, str]:
     """The build arguments that key TARGET's bind-mounted steps by what they install: the
     hash-pinned requirements (the hashes fix every wheel), the project's wheels, the model store."""
     found = {"REQUIREMENTS_DIGEST": files_digest([wheelhouse / f"requirements-{target}.txt"],
@@ -82,7 +92,7 @@ def mount_digests(target: str, wheelhouse: Path = WHEELHOUSE) -> dict[str, str]:
     wheels = [w for package in TARGET_WHEELS[target] for w in project_wheels(wheelhouse, package)]
     if wheels:
         found["PROJECT_WHEELS_DIGEST"] = files_digest(wheels, wheelhouse)
-    if target == "serving":
+    if target == "serving" and with_model:
         found["MODELS_DIGEST"] = folder_digest(MODEL_HOME / "models")
     return found
 
@@ -95,9 +105,12 @@ def build_command(
     no_cache: bool = False,
     labels: dict[str, str] | None = None,
     digests: dict[str, str] | None = None,
+    stage: str = "",
 ) -> list[str]:
-    """The engine's build command for one target, with the repository as the context."""
+    """The engine's build command for one target (up to STAGE when given), with the repository
+    as the context."""
     common = [
+        *(["--target", stage] if stage else []),
         *label_arguments(labels or {}),
         *(
             arg
@@ -118,8 +131,11 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
     """Build one image (or all), from --base-image or the local base image."""
     engine = choose_engine(args.tool)
     chosen = targets(args.target)
+    stage = getattr(args, "stage", "")
+    if stage and chosen != ("serving",):
+        raise ImageError(f"--stage {stage}: only the serving image has stages")
     for target in chosen:
-        preflight(target, WHEELHOUSE)
+        preflight(target, WHEELHOUSE, stage)
     timings: dict[str, float] = {}
     base = args.base_image
     if not base:
@@ -128,11 +144,11 @@ def cmd_build(args: argparse.Namespace) -> dict[str, Any]:
         base = BASE_IMAGE
     result: dict[str, Any] = {"tool": engine.name, "base_image": base, "images": {}}
     for target in chosen:
-        name = image_name(target, args.tag)
-        with timed(f"build {target}", timings):
-            labels = image_labels(target, ROOT, WHEELHOUSE, MODEL_HOME)
+        name = image_name(target, args.tag, stage)
+        with timed(f"build {target}{f' {stage}' if stage else ''}", timings):
+            labels = image_labels(target, ROOT, WHEELHOUSE, MODEL_HOME, with_model=not stage)
             command = build_command(engine, target, base, name, args.no_cache, labels,
-                                    mount_digests(target))  # fmt: skip
+                                    mount_digests(target, with_model=not stage), stage)  # fmt: skip
             run(command, env=engine.env)
         size = engine.size(name)
         log(f"{name}: {size / 1e6:.0f} MB")

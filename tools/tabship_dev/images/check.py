@@ -12,7 +12,7 @@ import urllib.request
 from typing import Any
 
 from tabship_dev.images.build import image_name
-from tabship_dev.images.engine import Engine, choose_engine
+from tabship_dev.images.engine import Engine, Podman, choose_engine
 from tabship_dev.images.settings import (
     SERVING_PORT,
     ImageError,
@@ -76,7 +76,9 @@ def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[
         status: int | None = None
         while time.monotonic() - start < timeout:
             if process.poll() is not None:
-                raise ImageError(f"the service exited with code {process.returncode}")
+                said = engine.tail(3) if isinstance(engine, Podman) else ""
+                raise ImageError(f"the service exited with code {process.returncode}"
+                                 + (f"; its last lines: {said}" if said else ""))  # fmt: skip
             with contextlib.suppress(OSError):
                 status, _ = http(f"{base}/readyz", timeout=2)
                 if status == 200:
@@ -97,17 +99,20 @@ def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[
         log(f"ready after {result['ready_seconds']} s; /predict: {prediction}")
         result["healthcheck"] = (
             run_healthcheck(engine, name, config)
-            if port == SERVING_PORT
+            if port == SERVING_PORT or isinstance(engine, Podman)  # podman sets $TABSHIP_PORT
             else f"not run: it probes port {SERVING_PORT}, which was busy"
         )
     return result
 
 
 def run_healthcheck(engine: Engine, name: str, config: dict[str, Any]) -> str:
-    """Run the image's HEALTHCHECK command against the running service (buildah: same network)."""
+    """Run the image's HEALTHCHECK against the running service (podman: in its container; buildah:
+    in a new one on the same network)."""
     test = list((config.get("Healthcheck") or {}).get("Test") or [])
     if not test or test[0] == "NONE":
         return "none"
+    if isinstance(engine, Podman):
+        return engine.healthcheck()  # in the running container, as podman's timer would
     if engine.runs_healthcheck():
         return f"run by {engine.name}"  # it reports the result in its own inspect output
     command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[1]]

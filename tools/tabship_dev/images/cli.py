@@ -5,6 +5,11 @@
     python docker/image.py build [--target T] [--base-image NAME] [--tool auto|docker|buildah]
     python docker/image.py check [--target T] [--port N]  start the image; /readyz and one prediction
     python docker/image.py make [--target T] [--base-image NAME]  wheelhouse, then build and check each
+    python docker/image.py prepare                     wheelhouse, base, and every layer but the model
+
+Commands that build hold dist/.image.lock, so two of them (CI's `prepare` in the background and a
+test's build) take turns instead of writing the same wheelhouse at once; the second then finds
+its layers cached.
 
 `make` is what `nox -s image` runs, after storing the champion's model when the serving image is
 among the targets (`BENTOML_HOME=dist/bento tabship-serving build --model-only`).
@@ -18,19 +23,30 @@ any environment exists. See docker/README.md for the steps and the measured time
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from tabship_dev.images.base import cmd_base
-from tabship_dev.images.build import cmd_build
+from tabship_dev.images.build import MODEL_FREE_STAGE, cmd_build
 from tabship_dev.images.check import cmd_check
-from tabship_dev.images.settings import BASE_IMAGE, DEBIAN_MIRROR, TARGETS, WHEELHOUSE, targets
+from tabship_dev.images.settings import (
+    BASE_IMAGE,
+    DEBIAN_MIRROR,
+    TARGETS,
+    WHEELHOUSE,
+    log,
+    targets,
+)
 from tabship_dev.images.wheelhouse import cmd_wheelhouse
-from tabship_dev.workspace import ToolError
+from tabship_dev.workspace import ROOT, ToolError
+
+LOCK = ROOT / "dist" / ".image.lock"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,8 +61,9 @@ def parser() -> argparse.ArgumentParser:
     wheelhouse.set_defaults(run=cmd_wheelhouse)
 
     def add_tool(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--tool", choices=("auto", "docker", "buildah"), default="auto",
-                             help="default: docker when its daemon answers, else buildah")  # fmt: skip
+        command.add_argument("--tool", choices=("auto", "docker", "podman", "buildah"),
+                             default="auto", help="default: docker when its daemon answers, "
+                             "else podman (buildah builds) when installed, else buildah")  # fmt: skip
 
     base = commands.add_parser("base", help=f"make (or reuse) {BASE_IMAGE} with debootstrap")
     base.add_argument("--name", default=BASE_IMAGE)
@@ -61,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--base-image", default="", help=base_help)
     build.add_argument("--tag", default="latest")
     build.add_argument("--no-cache", action="store_true", help="rebuild every step")
+    build.add_argument("--stage", default="", choices=("", MODEL_FREE_STAGE),
+                       help=f"serving only: build its `{MODEL_FREE_STAGE}` stage (all but the "
+                       "model), named localhost/tabship-serving-runtime")  # fmt: skip
     add_tool(build)
     build.set_defaults(run=cmd_build)
 
@@ -80,6 +100,13 @@ def parser() -> argparse.ArgumentParser:
     make.add_argument("--base-image", default="", help=base_help)
     add_tool(make)
     make.set_defaults(run=cmd_make)
+
+    prepare = commands.add_parser(
+        "prepare", help="the wheelhouse, the base, every model-free layer"
+    )
+    prepare.add_argument("--base-image", default="", help=base_help)
+    add_tool(prepare)
+    prepare.set_defaults(run=cmd_prepare)
     return top
 
 
@@ -100,11 +127,42 @@ def cmd_make(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def cmd_prepare(args: argparse.Namespace) -> dict[str, Any]:
+    """Everything a build can do before a champion exists: the wheelhouse, the base image, the
+    training image and the serving image's model-free stage. CI runs it in the background while
+    the tests run; the tests' own builds then reuse its layers."""
+    steps = parser()
+    common = ["--tool", args.tool, "--base-image", args.base_image]
+    stage = ["--stage", MODEL_FREE_STAGE]
+    return {
+        "wheelhouse": cmd_wheelhouse(steps.parse_args(["wheelhouse"])),
+        "training": cmd_build(steps.parse_args(["build", "--target", "training", *common])),
+        "serving": cmd_build(steps.parse_args(["build", "--target", "serving", *common, *stage])),
+    }
+
+
+@contextlib.contextmanager
+def build_lock(command: str) -> Iterator[None]:
+    """Hold dist/.image.lock while COMMAND builds (check only reads and needs none)."""
+    if command == "check":
+        yield
+        return
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log(f"{command}: waiting for another build to finish ({LOCK.relative_to(ROOT)})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # the lock goes with the file's closing
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = parser().parse_args(argv)
     try:
-        result: dict[str, Any] = args.run(args)
+        with build_lock(args.command):
+            result: dict[str, Any] = args.run(args)
     except (ToolError, subprocess.CalledProcessError) as error:
         print(f"image.py {args.command}: {error}", file=sys.stderr)
         return 1

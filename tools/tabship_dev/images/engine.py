@@ -1,4 +1,5 @@
-"""The container engine behind one interface: docker when its daemon answers, else buildah.
+"""The container engine behind one interface: docker when its daemon answers, else podman (with
+buildah to build) or buildah alone.
 
 Everything that differs between the two lives here; base, build and check call an `Engine`.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -204,6 +207,97 @@ class Buildah:
         subprocess.run(["buildah", "rm", container], env=self.env, capture_output=True, check=False)
 
 
+def podman() -> list[str]:
+    """podman, with runc as its runtime when installed: crun 1.8 cannot run a container where
+    cgroups are in hybrid mode (measured here: "cgroups in hybrid mode not supported")."""
+    return ["podman", *(["--runtime", "runc"] if shutil.which("runc") else [])]
+
+
+# Explicit limits: without CAP_SYS_RESOURCE (unprivileged sandboxes, this one) podman cannot
+# raise a container's limits to the host's, and refuses to start it.
+ULIMITS = ("--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096")
+# Where the serving image writes when nothing else is mounted (its root is read-only).
+WRITABLE = ("/tmp", "/var/lib/tabship")  # noqa: S108 - in the container: tmpfs mounts
+# podman starts healthcheck timers through systemd and says so when none runs; the check itself
+# works (`podman healthcheck run`), so these lines are noise.
+SYSTEMD_NOISE = "unable to get systemd connection"
+
+
+class Podman(Buildah):
+    """podman runs the containers (the image's HEALTHCHECK included); buildah builds, and podman
+    reads the same image store. Host networking: the default bridge would add iptables chains."""
+
+    name = "podman"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running: str | None = None  # the container `started` runs
+        self.output: Path | None = None  # its output (stdout and stderr), for errors
+
+    @contextlib.contextmanager
+    def started(
+        self, image: str, command: list[str], port: int, flags: Sequence[str] = ()
+    ) -> Iterator[subprocess.Popen[str]]:
+        """IMAGE's COMMAND in the foreground (the process ends when the container does, with its
+        exit code). FLAGS replace the defaults: a read-only root with tmpfs where it writes."""
+        name = f"tabship-{secrets.token_hex(6)}"
+        chosen = list(flags) or ["--read-only", *(f"--tmpfs={p}" for p in WRITABLE)]
+        argv = [*podman(), "run", "--rm", "--name", name, "--network", "host", *ULIMITS,
+                "--env", f"TABSHIP_PORT={port}", *chosen, image, *command]  # fmt: skip
+        log("$ " + " ".join(argv))
+        with tempfile.NamedTemporaryFile(
+            "w+", prefix="podman-", suffix=".log", delete=False
+        ) as out:
+            self.output = Path(out.name)
+            process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, text=True)
+        self.running = name
+        try:
+            yield process
+        finally:
+            # podman stop: SIGTERM, then SIGKILL after the container's --stop-timeout.
+            subprocess.run([*podman(), "stop", name], capture_output=True, check=False)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+            self.running = None
+
+    def tail(self, lines: int = 30) -> str:
+        """The last LINES of the running (or last) container's output, without podman's noise."""
+        if self.output is None or not self.output.exists():
+            return ""
+        text = self.output.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n".join([line for line in text if SYSTEMD_NOISE not in line][-lines:])
+
+    def run_once(
+        self, image: str, command: list[str], mount: Mount | None = None, flags: Sequence[str] = ()
+    ) -> str:
+        volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
+        argv = [*podman(), "run", "--rm", "--network", "host", *ULIMITS, *volume, *flags, image,
+                *command]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            noise = [line for line in done.stderr.splitlines() if SYSTEMD_NOISE not in line]
+            raise ImageError(f"{image} {' '.join(command)}: exit {done.returncode}: "
+                             + " | ".join(noise[-5:]))  # fmt: skip
+        return done.stdout.strip()
+
+    def runs_healthcheck(self) -> bool:
+        return True
+
+    def healthcheck(self) -> str:
+        """Run the image's HEALTHCHECK in the running container (`podman healthcheck run`)."""
+        if self.running is None:
+            raise ImageError("no container is running")
+        done = subprocess.run([*podman(), "healthcheck", "run", self.running],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise ImageError(f"HEALTHCHECK of {self.running}: {done.stdout.strip()} "
+                             f"{done.stderr.strip()[-300:]}")  # fmt: skip
+        return "passed"
+
+
 def docker_answers() -> bool:
     """Whether a Docker daemon answers `docker info`."""
     if not shutil.which("docker"):
@@ -217,9 +311,14 @@ def docker_answers() -> bool:
 
 
 def choose_engine(wanted: str) -> Engine:
-    """Docker when asked for, or when `auto` and its daemon answers; buildah otherwise."""
+    """Docker when asked for, or when `auto` and its daemon answers; else podman to run (with
+    buildah to build) when installed, else buildah alone."""
     if wanted == "docker" or (wanted == "auto" and docker_answers()):
         return Docker()
     if not shutil.which("buildah"):
         raise ImageError("no Docker daemon answers and buildah is missing: apt-get install buildah")
+    if wanted == "podman" or (wanted == "auto" and shutil.which("podman")):
+        if not shutil.which("podman"):
+            raise ImageError("podman is missing: apt-get install podman")
+        return Podman()
     return Buildah()

@@ -45,8 +45,11 @@ def model_facts(model_home: Path) -> dict[str, str]:
                                                "dataset_version")}  # fmt: skip
 
 
-def image_labels(target: str, root: Path, wheelhouse: Path, model_home: Path) -> dict[str, str]:
-    """TARGET's labels: OCI's standard keys, then tabship's."""
+def image_labels(
+    target: str, root: Path, wheelhouse: Path, model_home: Path, with_model: bool = True
+) -> dict[str, str]:
+    """TARGET's labels: OCI's standard keys, then tabship's (the model's unless WITH_MODEL is
+    False: a stage built before the model exists)."""
     versions = wheel_versions(wheelhouse, TARGET_WHEELS.get(target, ()))
     labels = {
         "org.opencontainers.image.title": f"tabship-{target}",
@@ -59,7 +62,7 @@ def image_labels(target: str, root: Path, wheelhouse: Path, model_home: Path) ->
         labels["org.opencontainers.image.version"] = versions[package]
     if target in TARGET_PACKAGE:
         labels["io.tabship.sbom"] = SBOM_PATH
-    if target == "serving":
+    if target == "serving" and with_model:
         facts = model_facts(model_home)
         labels |= {f"io.tabship.model.{key.removeprefix('model_')}": value
                    for key, value in facts.items()}  # fmt: skip

@@ -77,7 +77,10 @@ def run(
     """Run a command from the repository root; echo it first."""
     argv = [str(c) for c in command]
     log("$ " + " ".join(argv))
-    return subprocess.run(argv, cwd=cwd, env=env, check=check, text=True, capture_output=capture)
+    if capture:
+        return subprocess.run(argv, cwd=cwd, env=env, check=check, text=True, capture_output=True)
+    # The command's own output is progress: stderr, so that stdout holds only --json's document.
+    return subprocess.run(argv, cwd=cwd, env=env, check=check, text=True, stdout=sys.stderr)
 
 
 def output(command: Sequence[str | Path], env: dict[str, str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 tabship-serving build [--dataset NAME] [--json]     champion -> BentoML model store -> bento
 tabship-serving serve [--dataset NAME] [--port 3000] [--host 127.0.0.1] [--model TAG]
+    (--port defaults to $TABSHIP_PORT: an image's HEALTHCHECK probes the same variable)
 tabship-serving predict FILE.csv [--url URL | --local [--dataset NAME]] [--json]
 tabship-serving simulate [--rows N] [--shift F=SD] [--offset F=SD] [--move F:A>B=SHARE]
     [--label-rate P] [--flip SLICE[@SHARE]] [--break F=MODE] [--url URL | --to-log | --log DIR]
@@ -17,7 +18,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,19 @@ if TYPE_CHECKING:
     from tabship.data import Project
 
 SERVICE = "tabship.serving.service:TabshipClassifier"
-DEFAULT_URL = "http://127.0.0.1:3000"
+PORT = 3000
+# The port `serve` listens on when --port is not given: the serving image sets it, and its
+# HEALTHCHECK probes it, so a container started on another port is still probed where it listens.
+PORT_ENV = "TABSHIP_PORT"
+DEFAULT_URL = f"http://127.0.0.1:{PORT}"
+
+
+def chosen_port(environ: Mapping[str, str]) -> int | None:
+    """$TABSHIP_PORT, or PORT when it is unset; None when it is not a port number."""
+    text = environ.get(PORT_ENV, "").strip() or str(PORT)
+    return int(text) if text.isdigit() and 0 < int(text) < 65536 else None
+
+
 EXIT_NO_CHAMPION = 4  # distinct, so `nox -s build` can skip the bento before the first training
 
 
@@ -166,6 +179,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         secret,
     )
 
+    port = args.port if args.port is not None else chosen_port(os.environ)
+    if port is None:
+        print(f"tabship-serving serve: {PORT_ENV}={os.environ[PORT_ENV]!r} is not a port (1-65535)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     project = _optional_project(args.project)
     env = serve_env(project, args.dataset)
     # A token file that cannot be read fails here, in one line, not in the worker at start-up.
@@ -175,10 +193,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"tabship-serving serve: {refusal}", file=sys.stderr)
         return 2
     tag = _chosen_model(project, args.model, args.dataset)
-    command = serve_command(args.host, args.port)
+    command = serve_command(args.host, port)
     env.update(shadow_env(project, args.dataset, env), **{MODEL_TAG_ENV: tag})
     shadowed = f", shadowed by {env[CHALLENGER_TAG_ENV]}" if CHALLENGER_TAG_ENV in env else ""
-    print(f"serving {tag}{shadowed} on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    print(f"serving {tag}{shadowed} on http://{args.host}:{port}", file=sys.stderr, flush=True)
     os.execve(command[0], command, env)  # noqa: S606  (no shell: a fixed argv)
 
 
@@ -205,7 +223,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         tag = _chosen_model(project, args.model, args.dataset)
         result = predict_local(Path(args.file), tag, na_values)
     else:
-        token = os.environ.get("TABSHIP_API_TOKEN")
+        from tabship.serving.settings import secret
+
+        token = secret("TABSHIP_API_TOKEN")  # or the file TABSHIP_API_TOKEN_FILE names
         result = predict_remote(Path(args.file), args.url, token, na_values)
     if result.error is not None:
         print(json.dumps(result.error, indent=2), file=sys.stderr)
@@ -244,7 +264,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run bentoml serve for the service")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument(
+        "--port", type=int, default=None, help=f"default: ${PORT_ENV} when set, else {PORT}"
+    )
     serve.add_argument(
         "--project", "--root", dest="project", help="project folder (default: found, if any)"
     )

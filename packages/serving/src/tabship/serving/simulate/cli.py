@@ -177,7 +177,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         delivered = score_into_log(artifact, tag.split(":")[0], requests,
                                    _log_path(project, args.log))  # fmt: skip
     else:
-        token = os.environ.get("TABSHIP_API_TOKEN")
+        from tabship.serving.settings import secret
+
+        token = secret("TABSHIP_API_TOKEN")  # or the file TABSHIP_API_TOKEN_FILE names
         delivered = send(args.url or args.default_url, requests, token)
     labels: dict[str, Any] | None = None
     if not args.no_labels:
