@@ -126,7 +126,7 @@ def notebook(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks: `-- [data] [train] [monitor] [bulk] [OPTIONS]` (default: data train; bench/run.py)."""
+    """Benchmarks: `-- [NAME ...] [OPTIONS]`, NAME of bench/bench_NAME.py (default: data train)."""
     sync(session, "bench")
     session.run("python", "bench/run.py", *session.posargs)
 

@@ -387,3 +387,25 @@ def test_the_digest_follows_the_mounted_files(tmp_path: Path) -> None:
     after = images_build.mount_digests("training", wheelhouse)
     assert before["REQUIREMENTS_DIGEST"] == after["REQUIREMENTS_DIGEST"]  # the big layer stays
     assert before["PROJECT_WHEELS_DIGEST"] != after["PROJECT_WHEELS_DIGEST"]
+
+
+def test_a_wheelhouse_step_is_skipped_only_when_its_inputs_and_outputs_are_unchanged(
+    tmp_path: Path,
+) -> None:
+    """The SBOM and download steps are keyed by a digest of their inputs and the sizes of what
+    they made: a changed input, a lost or changed file, or a new file runs them again."""
+    listed, wheel = tmp_path / "requirements.txt", tmp_path / "a-1-py3-none-any.whl"
+    listed.write_text("a==1 --hash=sha256:00\n", encoding="utf-8")
+    wheel.write_bytes(b"wheel")
+    stamp, digest = tmp_path / ".stamp", wheelhouse.inputs_digest(listed)
+    assert not wheelhouse.current(stamp, digest, [wheel])  # never made
+    wheelhouse.record(stamp, digest, [wheel])
+    assert wheelhouse.current(stamp, digest, [wheel])
+    listed.write_text("a==2 --hash=sha256:01\n", encoding="utf-8")
+    assert not wheelhouse.current(stamp, wheelhouse.inputs_digest(listed), [wheel])
+    wheel.write_bytes(b"a changed wheel")
+    assert not wheelhouse.current(stamp, digest, [wheel])
+    wheel.write_bytes(b"wheel")
+    assert not wheelhouse.current(stamp, digest, [wheel, tmp_path / "b-1-py3-none-any.whl"])
+    wheel.unlink()
+    assert not wheelhouse.current(stamp, digest, [wheel])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
+import json
 import os
 import sys
 import tempfile
@@ -37,12 +39,13 @@ def pip_env() -> dict[str, str]:
 
 
 def compile_bootstrap(out: Path) -> None:
-    """requirements-bootstrap.txt resolved with hashes; versions the lock also holds are kept."""
+    """requirements-bootstrap.txt resolved with hashes; versions the lock also holds are kept.
+    Without annotations: they name a temporary file, and the download is keyed by the content."""
     with tempfile.TemporaryDirectory() as scratch:
         constraints = export_requirements(
             Path(scratch) / "constraints.txt", hashes=False, groups=True
         )
-        run([uv(), "pip", "compile", "--quiet", "--generate-hashes", "--no-header",
+        run([uv(), "pip", "compile", "--quiet", "--generate-hashes", "--no-header", "--no-annotate",
              "--python-version", "3.11", "--python-platform", "x86_64-manylinux_2_28",
              "--constraint", constraints, "--output-file", out,
              ROOT / "requirements-bootstrap.txt"])  # fmt: skip
@@ -82,25 +85,69 @@ def write_sbom(tool: Path, requirements: Path, package: str, out: Path) -> Path:
     return out
 
 
+def inputs_digest(*paths: Path) -> str:
+    """sha256 over the contents of PATHS, in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def current(stamp: Path, digest: str, outputs: list[Path]) -> bool:
+    """Whether STAMP records DIGEST and every one of OUTPUTS still exists with its recorded size:
+    then the step that made them would make them again, and is skipped."""
+    try:
+        recorded = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    sizes = recorded.get("sizes", {})
+    return (
+        recorded.get("digest") == digest
+        and all(path.is_file() and path.stat().st_size == sizes.get(path.name) for path in outputs)
+        and set(sizes) == {path.name for path in outputs}
+    )
+
+
+def record(stamp: Path, digest: str, outputs: list[Path]) -> None:
+    """Write STAMP after the step made OUTPUTS from inputs whose digest is DIGEST."""
+    sizes = {path.name: path.stat().st_size for path in outputs}
+    stamp.write_text(json.dumps({"digest": digest, "sizes": sizes}), encoding="utf-8")
+
+
 def cmd_wheelhouse(args: argparse.Namespace) -> dict[str, Any]:
-    """dist/wheelhouse/: locked third-party wheels, the project's wheels, the bootstrap tools."""
+    """dist/wheelhouse/: locked third-party wheels, the project's wheels, the bootstrap tools.
+
+    The SBOMs and the download are skipped when their inputs (the exported requirements, and the
+    package's pyproject.toml for an SBOM) are those of the last run and its files are all there:
+    `pip download` re-reads every wheel to check it (about 15 s), and the images' `pip install
+    --require-hashes` checks each wheel's hash when it installs it anyway."""
     wheelhouse: Path = args.out
     wheelhouse.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    requirements = [wheelhouse / f"requirements-{target}.txt" for target in TARGETS]
     with timed("export", timings):
         for target, package in TARGET_PACKAGE.items():
             # With hashes: the images install with pip --require-hashes.
             export_requirements(wheelhouse / f"requirements-{target}.txt", package=package)
         compile_bootstrap(wheelhouse / "requirements-ci.txt")
     with timed("sbom", timings):
-        tool = sbom_tool()
+        SBOM_DIR.mkdir(parents=True, exist_ok=True)
         for target, package in TARGET_PACKAGE.items():
-            SBOM_DIR.mkdir(parents=True, exist_ok=True)
-            write_sbom(tool, wheelhouse / f"requirements-{target}.txt", package,
-                       SBOM_DIR / f"{target}.cdx.json")  # fmt: skip
+            listed = wheelhouse / f"requirements-{target}.txt"
+            pyproject = ROOT / "packages" / package.removeprefix("tabship-") / "pyproject.toml"
+            out, digest = SBOM_DIR / f"{target}.cdx.json", inputs_digest(listed, pyproject)
+            stamp = SBOM_DIR / f".{target}.inputs"
+            if not current(stamp, digest, [out]):
+                write_sbom(sbom_tool(), listed, package, out)
+                record(stamp, digest, [out])
     with timed("download", timings):
-        for target in TARGETS:
-            download(wheelhouse / f"requirements-{target}.txt", wheelhouse)
+        stamp, digest = wheelhouse / ".downloaded", inputs_digest(*requirements)
+        third_party = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("tabship_")]
+        if not current(stamp, digest, third_party):
+            for listed in requirements:
+                download(listed, wheelhouse)
+            third_party = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("tabship_")]
+            record(stamp, digest, third_party)
     with timed("project wheels", timings):
         build_wheels(wheelhouse)  # the same builder as the bento's, reused when current
     wheels = sorted(wheelhouse.glob("*.whl"))
