@@ -1,0 +1,112 @@
+"""An upgrade without a restart: the serving image follows the registry the training image fills
+(the Deployment's pod, plus the project mounted at its own path, the model store on the state
+volume and the reload token as a second file of the Secret). The training image trains a better
+champion while it serves, and POST /admin/reload, which takes only the reload token, serves it.
+
+This module runs last in tests/containers (file order): it adds a version to the registry that
+test_training_image.py reads."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from tabship_dev.images.engine import ULIMITS, Podman, podman
+from tabship_dev.images.pod import pod
+
+SECRETS = "/var/run/secrets/tabship"  # where the Deployment mounts its Secret
+
+
+def post(url: str, token: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body if body is not None else {}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return int(answer.status), json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+def train_in_image(image: str, project: Path) -> dict[str, Any]:
+    """`train --json` in the training image, the project mounted at its own path."""
+    command = [*podman(), "run", "--rm", "--network", "host", *ULIMITS, "--volume",
+               f"{project}:{project}", "--workdir", str(project), image, "train", "--json"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout[done.stdout.index("{") :])
+    return result
+
+
+def test_a_new_champion_is_served_after_a_reload_with_the_token_from_the_secret(
+    serving_image: dict[str, Any], manifests: list[Any], tmp_path: Path
+) -> None:
+    trained = serving_image["trained"]
+    project, first = trained["project"], trained["train"]  # owned by the images' user, 10001
+    api, reload = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    spec = pod(manifests, tmp_path / "pod", {"tabship-serving": {"api-token": api}},
+               image=serving_image["name"])  # fmt: skip
+    token_file = spec.volumes[SECRETS] / "reload-token"  # a second key of the same Secret
+    token_file.write_text(reload, encoding="utf-8")
+    os.chown(token_file, 0, 10001)
+    token_file.chmod(0o440)
+    flags = [*spec.flags, "--volume", f"{project}:{project}",
+             "--env", "BENTOML_HOME=/var/lib/tabship/bentoml",  # a writable store, on the volume
+             "--env", f"TABSHIP_RELOAD_TOKEN_FILE={SECRETS}/reload-token"]  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    engine = Podman()
+    command = ["serve", "--host", "127.0.0.1", "--project", str(project)]
+    with engine.started(spec.image, command, port, flags=flags) as process:
+        start = time.monotonic()
+        while time.monotonic() - start < 120:
+            assert process.poll() is None, f"exit {process.returncode}:\n{engine.tail()}"
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
+            ):
+                if answer.status == 200:
+                    break
+            time.sleep(0.25)
+        else:
+            pytest.fail(f"not ready in 120 s:\n{engine.tail()}")
+        example = json.loads(urllib.request.urlopen(f"{url}/docs.json", timeout=10).read())
+        body = example["paths"]["/predict"]["post"]["requestBody"]["content"]
+        record = body["application/json"]["example"]
+        status, answer = post(f"{url}/predict", api, record)
+        assert status == 200 and answer["model_version"] == first["model_version"], answer
+
+        # A new champion, trained by the training image while the container serves the first.
+        gate = project / "configs" / "datasets" / "adult" / "gate.yaml"
+        config = yaml.safe_load(gate.read_text(encoding="utf-8"))
+        config["champion_margin"] = {"roc_auc": 1.0}  # the candidate may fall 1.0 below: any passes
+        gate.write_text(yaml.safe_dump(config), encoding="utf-8")
+        train_yaml = project / "configs" / "datasets" / "adult" / "train.yaml"
+        settings = yaml.safe_load(train_yaml.read_text(encoding="utf-8"))
+        settings["num_boost_round"] = int(settings.get("num_boost_round", 40)) + 5
+        train_yaml.write_text(yaml.safe_dump(settings), encoding="utf-8")
+        for path in (gate, train_yaml):
+            os.chown(path, 10001, 10001)
+        second = train_in_image(trained["image"], project)
+        assert second["status"] == "promoted", second.get("gate_table")
+
+        assert post(f"{url}/admin/reload", api)[0] == 401  # the API token is not the reload one
+        status, reloaded = post(f"{url}/admin/reload", reload)
+        assert status == 200, f"{reloaded}\n{engine.tail()}"
+        status, answer = post(f"{url}/predict", api, record)
+        assert status == 200 and answer["model_version"] == second["model_version"], answer
+        print(f"\nreload in the container: version {first['model_version']} -> "
+              f"{second['model_version']}: {reloaded}")  # fmt: skip
