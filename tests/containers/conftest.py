@@ -15,15 +15,17 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import yaml
-from tabship_dev.images.engine import Podman, podman
+from tabship_dev.images.check import wait_ready
+from tabship_dev.images.engine import Podman
+from tabship_dev.images.settings import MODEL_HOME, ImageError
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_PY = ROOT / "docker" / "image.py"
-MODEL_HOME = ROOT / "dist" / "bento"  # what the serving Dockerfile copies (image settings)
 BIN = Path(sys.executable).parent
 INSTALL = "apt-get install -y --no-install-recommends podman buildah debootstrap runc"
 
@@ -37,6 +39,30 @@ def image_py(*args: str, timeout: float = 1800) -> dict[str, Any]:
     assert done.returncode == 0, f"image.py {' '.join(args)}:\n{done.stderr[-4000:]}"
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
+
+
+def train_in_image(image: str, project: Path) -> dict[str, Any]:
+    """`train --json` in the training image, PROJECT mounted read-write at its own path."""
+    import json
+
+    mounted = ["--volume", f"{project}:{project}", "--workdir", str(project)]
+    text = Podman().run_once(image, ["tabship-models", "train", "--json"], flags=mounted)
+    result: dict[str, Any] = json.loads(text[text.index("{") :])
+    return result
+
+
+def wait_served(engine: Podman, process: subprocess.Popen[str], url: str) -> None:
+    """Until URL/readyz answers 200 (120 s at most); else fail with the container's last lines."""
+    try:
+        wait_ready(engine, process, url, timeout=120)
+    except ImageError as error:
+        pytest.fail(f"{error}\n{engine.tail()}")
+
+
+@pytest.fixture(scope="session")
+def containers() -> SimpleNamespace:
+    """train_in_image and wait_served, as a fixture (test modules cannot import conftest)."""
+    return SimpleNamespace(train_in_image=train_in_image, wait_served=wait_served)
 
 
 @pytest.fixture(scope="session")
@@ -72,14 +98,7 @@ def trained(
         for name in files:
             os.chown(Path(folder) / name, 10001, 10001)
     image = prepared["training"]["images"]["training"]["name"]
-    command = [*podman(), "run", "--rm", "--network", "host", "--ulimit", "nofile=4096:4096",
-               "--ulimit", "nproc=4096:4096", "--volume", f"{project}:{project}",
-               "--workdir", str(project), image, "train", "--json"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    import json
-
-    result: dict[str, Any] = json.loads(done.stdout[done.stdout.index("{") :])
+    result = train_in_image(image, project)
     return {"project": project, "train": result, "image": image}
 
 

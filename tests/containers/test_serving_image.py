@@ -8,12 +8,10 @@ The tests share one container and run in file order: the last one stops it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,39 +21,22 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from tabship_dev.images.check import check_serving
+from tabship_dev.images.check import check_serving, free_port, http, served_example
 from tabship_dev.images.engine import Podman, podman
 from tabship_dev.images.pod import Pod, pod
 from tabship_dev.images.settings import ImageError
 
 BIN = Path(sys.executable).parent
 TOKEN = secrets.token_urlsafe(24)
-HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def call(url: str, body: Any = None, timeout: float = 30) -> tuple[int, Any]:
     """GET or POST JSON with the API token; (status, decoded body)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, headers=HEADERS)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            status, text = int(answer.status), answer.read().decode(errors="replace")
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-    try:
-        return status, json.loads(text)
-    except json.JSONDecodeError:
-        return status, text  # /readyz and /livez answer plain text
+    return http(url, body, timeout, token=TOKEN)
 
 
 @dataclass
@@ -83,23 +64,17 @@ def running(
     serving_image: dict[str, Any],
     manifests: list[Any],
     tmp_path_factory: pytest.TempPathFactory,
+    containers: SimpleNamespace,
 ) -> Iterator[Running]:
     """The serving container as the Deployment runs it, on a free loopback port."""
     scratch = tmp_path_factory.mktemp("pod")
     spec = pod(manifests, scratch, {"tabship-serving": {"api-token": TOKEN}})
-    port = free_port()
+    port = free_port(prefer=0)
     url = f"http://127.0.0.1:{port}"
-    command = ["serve", "--host", "127.0.0.1"]  # host networking: loopback, not 0.0.0.0
+    # The image's own entrypoint; on host networking, loopback rather than 0.0.0.0.
+    command = ["tabship-serving", "serve", "--host", "127.0.0.1"]
     with engine.started(spec.image, command, port, flags=spec.flags) as process:
-        start = time.monotonic()
-        while time.monotonic() - start < 120:
-            assert process.poll() is None, f"exit {process.returncode}:\n{engine.tail()}"
-            with contextlib.suppress(OSError):
-                if call(url + spec.probes["readinessProbe"], timeout=2)[0] == 200:
-                    break
-            time.sleep(0.25)
-        else:
-            pytest.fail(f"not ready in 120 s:\n{engine.tail()}")
+        containers.wait_served(engine, process, url)
         assert engine.running is not None
         yield Running(engine, spec, url, process, engine.running)
 
@@ -198,7 +173,7 @@ def test_a_broken_image_is_caught(serving_image: dict[str, Any]) -> None:
         subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
     try:
         with pytest.raises(ImageError) as caught:
-            check_serving(Podman(), broken, free_port(), timeout=120)
+            check_serving(Podman(), broken, free_port(prefer=0), timeout=120)
         assert "exited with code" in str(caught.value) or "/readyz" in str(caught.value)
     finally:
         subprocess.run(["buildah", "rmi", broken], capture_output=True, check=False)
@@ -209,8 +184,7 @@ def test_sigterm_under_load_fails_no_request_and_stops_within_the_grace(running:
     stop (the endpoint leaves the Service) and the container's first process gets SIGTERM. Every
     request sent before it must be answered with 200, some of them must still have been in flight
     when it came, and the server must exit 0 within the Deployment's grace period."""
-    example = call(running.url + "/docs.json")[1]["paths"]["/predict"]["post"]["requestBody"]
-    body = example["content"]["application/json"]["example"]
+    body = served_example(running.url)
     body = {**body, "records": body["records"] * 2000}  # tens of ms each: some are mid-way
     done: list[tuple[float, float, str]] = []  # (sent, finished, outcome)
     endpoint_removed = threading.Event()

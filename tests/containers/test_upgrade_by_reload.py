@@ -8,49 +8,25 @@ test_training_image.py reads."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import secrets
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-import pytest
 import yaml
-from tabship_dev.images.engine import ULIMITS, Podman, podman
+from tabship_dev.images.check import free_port, http, served_example
+from tabship_dev.images.engine import Podman
 from tabship_dev.images.pod import pod
 
 SECRETS = "/var/run/secrets/tabship"  # where the Deployment mounts its Secret
 
 
-def post(url: str, token: str, body: Any = None) -> tuple[int, Any]:
-    data = json.dumps(body if body is not None else {}).encode()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    request = urllib.request.Request(url, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
-            return int(answer.status), json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode(errors="replace")
-
-
-def train_in_image(image: str, project: Path) -> dict[str, Any]:
-    """`train --json` in the training image, the project mounted at its own path."""
-    command = [*podman(), "run", "--rm", "--network", "host", *ULIMITS, "--volume",
-               f"{project}:{project}", "--workdir", str(project), image, "train", "--json"]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout[done.stdout.index("{") :])
-    return result
-
-
 def test_a_new_champion_is_served_after_a_reload_with_the_token_from_the_secret(
-    serving_image: dict[str, Any], manifests: list[Any], tmp_path: Path
+    serving_image: dict[str, Any],
+    manifests: list[Any],
+    containers: SimpleNamespace,
+    tmp_path: Path,
 ) -> None:
     trained = serving_image["trained"]
     project, first = trained["project"], trained["train"]  # owned by the images' user, 10001
@@ -64,29 +40,14 @@ def test_a_new_champion_is_served_after_a_reload_with_the_token_from_the_secret(
     flags = [*spec.flags, "--volume", f"{project}:{project}",
              "--env", "BENTOML_HOME=/var/lib/tabship/bentoml",  # a writable store, on the volume
              "--env", f"TABSHIP_RELOAD_TOKEN_FILE={SECRETS}/reload-token"]  # fmt: skip
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port(prefer=0)
     url = f"http://127.0.0.1:{port}"
     engine = Podman()
-    command = ["serve", "--host", "127.0.0.1", "--project", str(project)]
+    command = ["tabship-serving", "serve", "--host", "127.0.0.1", "--project", str(project)]
     with engine.started(spec.image, command, port, flags=flags) as process:
-        start = time.monotonic()
-        while time.monotonic() - start < 120:
-            assert process.poll() is None, f"exit {process.returncode}:\n{engine.tail()}"
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{url}/readyz", timeout=2) as answer,
-            ):
-                if answer.status == 200:
-                    break
-            time.sleep(0.25)
-        else:
-            pytest.fail(f"not ready in 120 s:\n{engine.tail()}")
-        example = json.loads(urllib.request.urlopen(f"{url}/docs.json", timeout=10).read())
-        body = example["paths"]["/predict"]["post"]["requestBody"]["content"]
-        record = body["application/json"]["example"]
-        status, answer = post(f"{url}/predict", api, record)
+        containers.wait_served(engine, process, url)
+        record = served_example(url)
+        status, answer = http(f"{url}/predict", record, 120, token=api)
         assert status == 200 and answer["model_version"] == first["model_version"], answer
 
         # A new champion, trained by the training image while the container serves the first.
@@ -100,13 +61,15 @@ def test_a_new_champion_is_served_after_a_reload_with_the_token_from_the_secret(
         train_yaml.write_text(yaml.safe_dump(settings), encoding="utf-8")
         for path in (gate, train_yaml):
             os.chown(path, 10001, 10001)
-        second = train_in_image(trained["image"], project)
+        second = containers.train_in_image(trained["image"], project)
         assert second["status"] == "promoted", second.get("gate_table")
 
-        assert post(f"{url}/admin/reload", api)[0] == 401  # the API token is not the reload one
-        status, reloaded = post(f"{url}/admin/reload", reload)
+        assert (
+            http(f"{url}/admin/reload", {}, 120, token=api)[0] == 401
+        )  # the API token is not the reload one
+        status, reloaded = http(f"{url}/admin/reload", {}, 120, token=reload)
         assert status == 200, f"{reloaded}\n{engine.tail()}"
-        status, answer = post(f"{url}/predict", api, record)
+        status, answer = http(f"{url}/predict", record, 120, token=api)
         assert status == 200 and answer["model_version"] == second["model_version"], answer
         print(f"\nreload in the container: version {first['model_version']} -> "
               f"{second['model_version']}: {reloaded}")  # fmt: skip

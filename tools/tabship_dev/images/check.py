@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,10 +23,10 @@ from tabship_dev.images.settings import (
 from tabship_dev.workspace import ROOT
 
 
-def free_port() -> int:
-    """The image's own port on the loopback interface when it is free (its HEALTHCHECK probes that
-    port), otherwise any free port."""
-    for wanted in (SERVING_PORT, 0):
+def free_port(prefer: int = SERVING_PORT) -> int:
+    """PREFER on the loopback interface when it is free (by default the image's own port, which
+    a HEALTHCHECK without $TABSHIP_PORT probes), otherwise any free port (PREFER=0: any)."""
+    for wanted in (prefer, 0):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", wanted))
@@ -36,12 +37,15 @@ def free_port() -> int:
     raise ImageError("no free port on 127.0.0.1")
 
 
-def http(url: str, body: dict[str, Any] | None = None, timeout: float = 5) -> tuple[int, Any]:
-    """GET (or POST JSON) URL; the status and the decoded body."""
+def http(
+    url: str, body: Any = None, timeout: float = 5, token: str | None = None
+) -> tuple[int, Any]:
+    """GET (or POST JSON) URL, with TOKEN as a bearer token when given; the status and the body,
+    decoded when it is JSON (/readyz and /livez answer plain text)."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
-        url, data=data, headers={"Content-Type": "application/json"} if data else {}
-    )
+    headers = {"Content-Type": "application/json"} if data else {}
+    headers |= {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 - loopback
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             text = answer.read().decode()
@@ -64,6 +68,25 @@ def served_example(base: str) -> dict[str, Any]:
     return example
 
 
+def wait_ready(
+    engine: Engine, process: subprocess.Popen[str], base: str, timeout: float, poll: float = 0.5
+) -> None:
+    """Until BASE/readyz answers 200; ImageError when the service exits first (with its last
+    lines under podman) or TIMEOUT seconds pass."""
+    start, status = time.monotonic(), None
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None:
+            said = engine.tail(3) if isinstance(engine, Podman) else ""
+            raise ImageError(f"the service exited with code {process.returncode}"
+                             + (f"; its last lines: {said}" if said else ""))  # fmt: skip
+        with contextlib.suppress(OSError):
+            status, _ = http(f"{base}/readyz", timeout=2)
+            if status == 200:
+                return
+        time.sleep(poll)
+    raise ImageError(f"/readyz did not answer 200 within {timeout:.0f} s (last: {status})")
+
+
 def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[str, Any]:
     """Start the serving image; wait for /readyz; score one record; run the HEALTHCHECK's probe."""
     config = engine.config(name)
@@ -73,19 +96,7 @@ def check_serving(engine: Engine, name: str, port: int, timeout: float) -> dict[
     result: dict[str, Any] = {"image": name, "user": config.get("User"), "port": port}
     start = time.monotonic()
     with engine.started(name, command, port) as process:
-        status: int | None = None
-        while time.monotonic() - start < timeout:
-            if process.poll() is not None:
-                said = engine.tail(3) if isinstance(engine, Podman) else ""
-                raise ImageError(f"the service exited with code {process.returncode}"
-                                 + (f"; its last lines: {said}" if said else ""))  # fmt: skip
-            with contextlib.suppress(OSError):
-                status, _ = http(f"{base}/readyz", timeout=2)
-                if status == 200:
-                    break
-            time.sleep(0.5)
-        if status != 200:
-            raise ImageError(f"/readyz did not answer 200 within {timeout:.0f} s (last: {status})")
+        wait_ready(engine, process, base, timeout)
         result["ready_seconds"] = round(time.monotonic() - start, 1)
         for probe in ("livez", "healthz"):
             result[probe] = http(f"{base}/{probe}")[0]

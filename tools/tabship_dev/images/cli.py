@@ -37,6 +37,7 @@ from tabship_dev.images.build import MODEL_FREE_STAGE, cmd_build
 from tabship_dev.images.check import cmd_check
 from tabship_dev.images.settings import (
     BASE_IMAGE,
+    BUILD_LOCK,
     DEBIAN_MIRROR,
     TARGETS,
     WHEELHOUSE,
@@ -45,8 +46,6 @@ from tabship_dev.images.settings import (
 )
 from tabship_dev.images.wheelhouse import cmd_wheelhouse
 from tabship_dev.workspace import ROOT, ToolError
-
-LOCK = ROOT / "dist" / ".image.lock"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -147,12 +146,12 @@ def build_lock(command: str) -> Iterator[None]:
     if command == "check":
         yield
         return
-    LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with LOCK.open("a+") as handle:
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with BUILD_LOCK.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            log(f"{command}: waiting for another build to finish ({LOCK.relative_to(ROOT)})")
+            log(f"{command}: waiting for another build to finish ({BUILD_LOCK.relative_to(ROOT)})")
             fcntl.flock(handle, fcntl.LOCK_EX)
         yield  # the lock goes with the file's closing
 

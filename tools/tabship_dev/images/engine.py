@@ -216,11 +216,20 @@ def podman() -> list[str]:
 # Explicit limits: without CAP_SYS_RESOURCE (unprivileged sandboxes, this one) podman cannot
 # raise a container's limits to the host's, and refuses to start it.
 ULIMITS = ("--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096")
-# Where the serving image writes when nothing else is mounted (its root is read-only).
-WRITABLE = ("/tmp", "/var/lib/tabship")  # noqa: S108 - in the container: tmpfs mounts
+# Where the serving image writes when nothing else is mounted: tmpfs, the state folder owned by the
+# container's user (`:U`; a plain tmpfs there is root's 0755, and the prediction log could not be
+# written: every /predict answered 500).
+WRITABLE = ("--tmpfs=/tmp", "--tmpfs=/var/lib/tabship:U")
 # podman starts healthcheck timers through systemd and says so when none runs; the check itself
 # works (`podman healthcheck run`), so these lines are noise.
 SYSTEMD_NOISE = "unable to get systemd connection"
+
+
+def whole(image: str, command: list[str]) -> list[str]:
+    """IMAGE and COMMAND for `podman run`, COMMAND being the whole argv as with `buildah run`:
+    podman would put the image's ENTRYPOINT in front of it (`tabship-serving tabship-serving
+    serve` exits 2 at once), so COMMAND's first word replaces the ENTRYPOINT."""
+    return ["--entrypoint", command[0], image, *command[1:]]
 
 
 class Podman(Buildah):
@@ -241,9 +250,9 @@ class Podman(Buildah):
         """IMAGE's COMMAND in the foreground (the process ends when the container does, with its
         exit code). FLAGS replace the defaults: a read-only root with tmpfs where it writes."""
         name = f"tabship-{secrets.token_hex(6)}"
-        chosen = list(flags) or ["--read-only", *(f"--tmpfs={p}" for p in WRITABLE)]
+        chosen = list(flags) or ["--read-only", *WRITABLE]
         argv = [*podman(), "run", "--rm", "--name", name, "--network", "host", *ULIMITS,
-                "--env", f"TABSHIP_PORT={port}", *chosen, image, *command]  # fmt: skip
+                "--env", f"TABSHIP_PORT={port}", *chosen, *whole(image, command)]  # fmt: skip
         log("$ " + " ".join(argv))
         with tempfile.NamedTemporaryFile(
             "w+", prefix="podman-", suffix=".log", delete=False
@@ -274,8 +283,8 @@ class Podman(Buildah):
         self, image: str, command: list[str], mount: Mount | None = None, flags: Sequence[str] = ()
     ) -> str:
         volume = ["--volume", f"{mount[0]}:{mount[1]}:ro"] if mount else []
-        argv = [*podman(), "run", "--rm", "--network", "host", *ULIMITS, *volume, *flags, image,
-                *command]  # fmt: skip
+        argv = [*podman(), "run", "--rm", "--network", "host", *ULIMITS, *volume, *flags,
+                *whole(image, command)]  # fmt: skip
         done = subprocess.run(argv, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             noise = [line for line in done.stderr.splitlines() if SYSTEMD_NOISE not in line]

@@ -16,6 +16,8 @@ WHEELHOUSE = ROOT / "dist" / "wheelhouse"
 # The BentoML home whose model store the serving image carries (BENTOML_HOME for `tabship-serving
 # build --model-only`). Only its models/ folder goes into the image.
 MODEL_HOME = ROOT / "dist" / "bento"
+# Held by every command that builds, so two builds in one checkout take turns.
+BUILD_LOCK = ROOT / "dist" / ".image.lock"
 SBOM_DIR = ROOT / "dist" / "sbom"  # each image's CycloneDX SBOM, made with the wheelhouse
 MODEL_NAME = "tabship-adult"
 TARGETS = ("serving", "training", "ci")

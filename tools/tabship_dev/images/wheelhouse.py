@@ -114,6 +114,11 @@ def record(stamp: Path, digest: str, outputs: list[Path]) -> None:
     stamp.write_text(json.dumps({"digest": digest, "sizes": sizes}), encoding="utf-8")
 
 
+def third_party_wheels(wheelhouse: Path) -> list[Path]:
+    """The downloaded wheels: every one but the project's own."""
+    return [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("tabship_")]
+
+
 def cmd_wheelhouse(args: argparse.Namespace) -> dict[str, Any]:
     """dist/wheelhouse/: locked third-party wheels, the project's wheels, the bootstrap tools.
 
@@ -142,12 +147,10 @@ def cmd_wheelhouse(args: argparse.Namespace) -> dict[str, Any]:
                 record(stamp, digest, [out])
     with timed("download", timings):
         stamp, digest = wheelhouse / ".downloaded", inputs_digest(*requirements)
-        third_party = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("tabship_")]
-        if not current(stamp, digest, third_party):
+        if not current(stamp, digest, third_party_wheels(wheelhouse)):
             for listed in requirements:
                 download(listed, wheelhouse)
-            third_party = [w for w in wheelhouse.glob("*.whl") if not w.name.startswith("tabship_")]
-            record(stamp, digest, third_party)
+            record(stamp, digest, third_party_wheels(wheelhouse))
     with timed("project wheels", timings):
         build_wheels(wheelhouse)  # the same builder as the bento's, reused when current
     wheels = sorted(wheelhouse.glob("*.whl"))
