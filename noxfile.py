@@ -40,11 +40,18 @@ IMAGE_PY = str(ROOT / "docker" / "image.py")
 RETRAIN_OUTCOME = str(ROOT / "dist" / "retrain" / "outcome.json")  # `nox -s promotion` reads it
 
 
-def sync(session: nox.Session, *groups: str, package: str = "", only: bool = False) -> None:
-    """Install the locked workspace (or PACKAGE and its dependencies) with GROUPS, or ONLY them."""
+def sync(
+    session: nox.Session,
+    *groups: str,
+    package: str = "",
+    only: bool = False,
+    bytecode: bool = False,
+) -> None:
+    """Install the locked workspace (or PACKAGE and its dependencies) with GROUPS, or ONLY them;
+    BYTECODE compiles it all (for sessions that start many Pythons: see uv_sync)."""
     env = {"UV_PROJECT_ENVIRONMENT": session.virtualenv.location}
     # stderr=None: nox would merge uv's lines into stdout, and `--json` means one JSON document.
-    uv = uv_sync(*groups, package=package, only=only)
+    uv = uv_sync(*groups, package=package, only=only, bytecode=bytecode)
     session.run_install(*uv, env=env, external=True, stderr=None)
 
 
@@ -102,7 +109,7 @@ def test(session: nox.Session) -> None:
         session.log(f"changed since {chosen.rev}: testing {', '.join(chosen.paths) or 'nothing'}")
     if chosen.nothing_to_test:
         session.skip("no package changed")
-    sync(session, "test")
+    sync(session, "test", bytecode=True)  # the tests start hundreds of Pythons
     session.run("pytest", *chosen.pytest_args())
 
 
@@ -110,7 +117,7 @@ def test(session: nox.Session) -> None:
 @nox.parametrize("package", PACKAGES)
 def test_package(session: nox.Session, package: str) -> None:
     """One package's tests, in a venv holding only that package and its dependencies."""
-    sync(session, "test", package=package)
+    sync(session, "test", package=package, bytecode=True)
     session.run("pytest", *(session.posargs or [f"packages/{package}/tests"]))
 
 

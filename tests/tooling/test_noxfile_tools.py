@@ -24,6 +24,7 @@ def test_uv_sync_fills_a_venv_with_the_workspace_one_package_or_only_groups(
     ]  # fmt: skip
     assert workspace.uv_sync(package="serving") == [*frozen, "--package", "tabship-serving"]
     assert workspace.uv_sync("ci", only=True) == [*frozen, "--only-group=ci"]
+    assert workspace.uv_sync("test", bytecode=True)[-1] == "--compile-bytecode"
 
 
 def test_mypy_checks_every_source_and_the_tooling_then_each_test_folder_alone() -> None:
