@@ -79,13 +79,15 @@ def test_b_shadow_mode_logs_the_challenger_and_never_answers_with_it(
     sent = records(frame, [f.name for f in fields])
     ids, probabilities, versions = [], [], set()
     with _explained(server_b), httpx.Client(base_url=url, timeout=30) as client:
-        for start in range(0, 300, 50):  # /predict: the shadow runs as a background task
+        for start in range(0, 300, 50):  # /predict: 50 records a request
             document = client.post("/predict", json={"records": sent[start : start + 50]}).json()
             versions.add(document["model_version"])
             for p in document["predictions"]:
                 ids.append(p["prediction_id"])
                 probabilities.append(p["probability"])
-        for record in sent[300:]:  # /predict_one: the shadow runs after the route answers
+        # Both routes hand their rows to the shadow queue; its thread scores them with the
+        # challenger after the answers are sent.
+        for record in sent[300:]:  # /predict_one: one record a request
             [p] = client.post("/predict_one", json={"records": [record]}).json()
             versions.add(p["model_version"])
             ids.append(p["prediction_id"])
