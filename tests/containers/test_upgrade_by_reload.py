@@ -1,6 +1,6 @@
 """An upgrade without a restart: the serving image follows the registry the training image fills
 (the Deployment's pod, plus the project mounted at its own path, the model store on the state
-volume and the reload token as a second file of the Secret). The training image trains a better
+volume and the reload token as a second file of the Secret). The training image trains a new
 champion while it serves, and POST /admin/reload, which takes only the reload token, serves it.
 
 This module runs last in tests/containers (file order): it adds a version to the registry that
