@@ -4,6 +4,9 @@ record with the challenger's exact score, bulk requests alone, and no shadowing 
 from __future__ import annotations
 
 import json
+import logging
+import logging.handlers
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -86,3 +89,28 @@ def test_past_the_bound_requests_are_not_shadowed_but_counted(
     queue.submit(scorer, late, scorer.score_records(late))
     assert dropped == [2]
     assert len(_lines(tmp_path, 5)) == 5
+
+
+def test_the_log_handler_is_made_with_the_service_never_by_the_shadow_thread(
+    scorer: Scorer, rows: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28, point 14: a handler made in a thread while another thread ran
+    `logging.config.dictConfig` (BentoML's monitor did, on its first write) broke that call with
+    an AttributeError, after an answer, and uvicorn dropped the connection."""
+    made_in: list[str] = []
+
+    class Recorded(logging.handlers.TimedRotatingFileHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made_in.append(threading.current_thread().name)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(logging.handlers, "TimedRotatingFileHandler", Recorded)
+    folder = tmp_path / "shadow"
+    lines = ShadowLog(folder)
+    assert made_in == [threading.current_thread().name]
+    assert not folder.exists()  # no file until the first line
+    dropped: list[int] = []
+    queue = ShadowQueue(lines, dropped.append)
+    queue.submit(scorer, rows[:2], scorer.score_records(rows[:2]))
+    assert len(_lines(folder, 2)) == 2 and dropped == []
+    assert made_in == [threading.current_thread().name]

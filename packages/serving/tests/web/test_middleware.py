@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -113,3 +118,52 @@ def test_bytes_in_flight_past_the_limit_get_a_503_with_retry_after(
     assert refused.headers["retry-after"] == "1"
     assert refused.json()["error"] == "overloaded"
     assert app.in_flight == 0
+
+
+@contextlib.contextmanager
+def uvicorn_serving(app: Any) -> Iterator[str]:
+    """APP under a real uvicorn server (the one BentoML's workers run) on a free loopback port,
+    in a thread of this process; its URL."""
+    import uvicorn
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        listening.close()
+
+
+def test_work_that_fails_after_a_whole_answer_keeps_the_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 28, point 14: uvicorn closes a keep-alive connection when the app raises after its
+    answer (work done after it, as a background task), and the client's next request, already
+    sent on it, got `Server disconnected without sending a response`. The guard logs the failure
+    in one line and keeps the connection."""
+    monkeypatch.delenv("TABSHIP_API_TOKEN", raising=False)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/slow":  # the next request, still being answered...
+            await asyncio.sleep(0.6)
+        await stub(scope, receive, send)
+        if scope["path"] == "/predict":  # ...when the work after this answer fails
+            await asyncio.sleep(0.2)
+            raise RuntimeError("the log writer failed")
+
+    guarded = GuardMiddleware(app, protected=("/predict",), max_bytes=100)
+    with uvicorn_serving(guarded) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.post("/predict", json={"a": 1}).text == "7"  # {"a":1}
+        assert client.get("/slow").status_code == 200  # the same connection
+        assert client.get("/slow").status_code == 200
+    [line] = [r for r in caplog.records if getattr(r, "event", "") == "after_answer_failed"]
+    assert line.levelname == "ERROR" and line.path == "/predict"  # type: ignore[attr-defined]
+    assert line.error == "RuntimeError: the log writer failed"  # type: ignore[attr-defined]

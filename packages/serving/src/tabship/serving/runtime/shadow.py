@@ -51,31 +51,38 @@ class Pending:
 
 
 class ShadowLog:
-    """The shadow log of one worker: opened on the first write, appended by whole lines."""
+    """The shadow log of one worker: its file opened on the first write, appended by whole
+    lines.
+
+    The handler is made here, when the service starts, and never by the shadow thread. A handler
+    is listed for `logging.shutdown` before it has a stream, and `logging.config.dictConfig`
+    flushes every listed handler: one made in a thread while another configured logging broke
+    that configuration with an AttributeError. So it went in issue 28, point 14, when BentoML's
+    monitor configured its loggers on its first write (after an answer, in a background task):
+    uvicorn closed the connection, and the client's next request got no answer.
+    """
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder  # <log_path>/<model name>/tabship_shadow/data
-        self._file: logging.Handler | None = None
-
-    def _open(self) -> logging.Handler:
         from bentoml._internal.context import server_context
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder  # <log_path>/<model name>/tabship_shadow/data
         worker = server_context.worker_index or 0
         # logging's handler for its daily rotation and its lock, without a logger: no logger
-        # name to share, and nothing of tabship.serving's JSON log formatting.
-        handler = logging.handlers.TimedRotatingFileHandler(
-            self.folder / f"data.{worker}.log", when="D", encoding="utf-8"
+        # name to share, and nothing of tabship.serving's JSON log formatting. `delay`: no file
+        # until the first line.
+        self._file = logging.handlers.TimedRotatingFileHandler(
+            folder / f"data.{worker}.log", when="D", encoding="utf-8", delay=True
         )
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        return handler
+        self._file.setFormatter(logging.Formatter("%(message)s"))
+        self._folder_made = False
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         """ROWS as JSON lines, in one write."""
         if not rows:
             return
-        if self._file is None:
-            self._file = self._open()
+        if not self._folder_made:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
         text = "\n".join(json.dumps(row) for row in rows)
         self._file.handle(logging.makeLogRecord({"msg": text, "levelno": logging.INFO}))
 

@@ -4,8 +4,9 @@ It does what BentoML leaves open: bearer-token auth (when TABSHIP_API_TOKEN is s
 limit (BentoML has none: a million rows once left a worker at 755 MB), a limit on the bytes of
 requests in flight (503 with Retry-After past it), JSON-only bodies, one error
 body shape for every error response (see errors.py), with one structured log line per client
-error instead of BentoML's traceback, the Allow header of a 405 kept, and /docs.json rewritten into
-a valid OpenAPI 3.1 document (openapi.py).
+error instead of BentoML's traceback, the Allow header of a 405 kept, /docs.json rewritten into
+a valid OpenAPI 3.1 document (openapi.py), and a failure after a whole answer (a background task)
+logged in one line instead of raised to uvicorn, which would close the keep-alive connection.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import json
 import logging
 import random
 import time
+import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from tabship.serving.errors import ErrorBody, capped, normalise
@@ -65,7 +68,29 @@ class GuardMiddleware:
         self.docs: bytes | None = None  # the rewritten document, made on the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _ambiguous_length(scope):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        answered = False
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+
+        try:
+            await self._dispatch(scope, receive, sending)
+        except Exception as error:
+            if not answered:
+                raise
+            # The answer left whole, and the work after it (a background task) failed. Raised
+            # on, uvicorn would close the keep-alive connection, and the client's next request,
+            # perhaps already sent on it, would get no answer (issue 28, point 14).
+            _after_answer(scope, error)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _ambiguous_length(scope):
             # h11 (uvicorn's parser here) reads such a body as chunked and parses what follows
             # as the next request: behind a proxy that reads Content-Length, a request smuggled
             # in the body. RFC 9112 (6.1) lets a server refuse it; it must close the connection.
@@ -73,7 +98,7 @@ class GuardMiddleware:
             await _send_error(send, ambiguous, scope, [(b"connection", b"close")])
             _log(scope, ambiguous, time.perf_counter())
             return
-        if scope["type"] != "http" or scope["path"] == "/metrics":
+        if scope["path"] == "/metrics":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
@@ -260,6 +285,21 @@ def _rewrite_errors(send: Send, scope: Scope, started: float) -> Send:
         _log(scope, error, started)
 
     return wrapped
+
+
+def _after_answer(scope: Scope, error: Exception) -> None:
+    """One line for a failure after a whole answer: what failed, and where."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    log.error(
+        "work after the answer failed",
+        extra={
+            "event": "after_answer_failed",
+            "path": capped(scope["path"]),
+            "method": scope["method"],
+            "error": capped(f"{type(error).__name__}: {error}"),
+            "at": f"{Path(where.filename).name}:{where.lineno}",
+        },
+    )
 
 
 def _log(scope: Scope, error: ErrorBody, started: float) -> None:
