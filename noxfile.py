@@ -122,6 +122,14 @@ def test_package(session: nox.Session, package: str) -> None:
 
 
 @nox.session(python=PYTHON)
+def repeat(session: nox.Session) -> None:
+    """One test N times in a row, each in a fresh pytest: `-- [--count N] [--json] TEST [ARGS]`."""
+    sync(session, "test", bytecode=True)
+    pytest = str(Path(session.bin) / "pytest")
+    dev(session, "repeat", "--pytest", pytest, *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def notebook(session: nox.Session) -> None:
     """Execute notebooks/eda.ipynb top to bottom against a temporary data store, so it cannot rot."""
     notebooks = session.posargs or ["eda.ipynb"]

@@ -12,6 +12,8 @@
     act [--only JOB,JOB] EVENT [act options]  GitHub Actions jobs on this host (ci-cd/act stand-ins)
     review [--against X] [--post auto|github|gitlab|none] [--warn-only] [--json]
                                     the model review, posted on the pull or merge request
+    repeat --pytest P [--count N] [--json] TEST [pytest options]
+                                    one test N times, each in a fresh pytest; how many passed
 
 Run with tools/ on PYTHONPATH. Every failure is one line on stderr and exit code 1.
 """
@@ -35,6 +37,7 @@ from tabship_dev import (
     dashboards,
     promotion,
     release,
+    repeat,
     reviewpost,
     stack,
     versions,
@@ -223,6 +226,23 @@ def _ci_parsers(commands: Any) -> None:
     reviewed.add_argument("--out", type=Path, default=Path("reports/review"))
     reviewed.add_argument("--json", action="store_true", help="print one JSON object")
     reviewed.set_defaults(run=lambda args: reviewpost.review_command(args, os.environ))
+    again = commands.add_parser("repeat", help="one test N times, each in a fresh pytest")
+    again.add_argument("--pytest", required=True, help="the pytest to run (the test venv's)")
+    again.add_argument("--count", type=int, default=50, help="runs in a row (default 50)")
+    again.add_argument("--out", type=Path, default=Path("reports/repeat"),
+                       help="each failed run's output goes here")  # fmt: skip
+    again.add_argument("--json", action="store_true", help="print one JSON object")
+    again.add_argument("args", nargs=argparse.REMAINDER, help="the test, then pytest's options")
+    again.set_defaults(run=cmd_repeat)
+
+
+def cmd_repeat(args: argparse.Namespace) -> int:
+    """Run one test COUNT times in fresh pytests; exit 1 when a run failed."""
+    if not args.args:
+        raise ToolError("name the test to repeat, e.g. path/test_x.py::test_y")
+    outcome = repeat.repeat(args.pytest, args.args, args.count, args.out)
+    print(json.dumps(outcome.to_json()) if args.json else outcome.summary())
+    return 0 if outcome.passed == outcome.runs else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
