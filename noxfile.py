@@ -126,7 +126,8 @@ def repeat(session: nox.Session) -> None:
     """One test N times in a row, each in a fresh pytest: `-- [--count N] [--json] TEST [ARGS]`."""
     sync(session, "test", bytecode=True)
     pytest = str(Path(session.bin) / "pytest")
-    dev(session, "repeat", "--pytest", pytest, *session.posargs)
+    session.run(sys.executable, "-m", "tabship_dev", "repeat", "--pytest", pytest,
+                *session.posargs, env=TOOLS_ENV, external=True, stderr=None)  # fmt: skip
 
 
 @nox.session(python=PYTHON)
