@@ -57,9 +57,9 @@ class ShadowLog:
     The handler is made here, when the service starts, and never by the shadow thread. A handler
     is listed for `logging.shutdown` before it has a stream, and `logging.config.dictConfig`
     flushes every listed handler: one made in a thread while another configured logging broke
-    that configuration with an AttributeError. So it went in issue 28, point 14, when BentoML's
-    monitor configured its loggers on its first write (after an answer, in a background task):
-    uvicorn closed the connection, and the client's next request got no answer.
+    that configuration with an AttributeError. That dropped connections (issue 28, point 14):
+    BentoML's monitor configured its loggers on its first write, after an answer (a background
+    task), uvicorn closed the connection, and the client's next request got no answer.
     """
 
     def __init__(self, folder: Path) -> None:
