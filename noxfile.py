@@ -7,6 +7,7 @@ logic lives in tools/tabship_dev (`python -m tabship_dev`) and in docker/image.p
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -55,9 +56,11 @@ def sync(
     session.run_install(*uv, env=env, external=True, stderr=None)
 
 
-def dev(session: nox.Session, *args: str) -> None:
-    """`python -m tabship_dev ARGS` (stdlib only, so any Python will do)."""
-    session.run(sys.executable, "-m", "tabship_dev", *args, env=TOOLS_ENV, external=True)
+def dev(session: nox.Session, *args: str, stderr: int | None = subprocess.STDOUT) -> None:
+    """`python -m tabship_dev ARGS` (stdlib only, so any Python will do); STDERR=None keeps its
+    stderr apart from stdout (nox merges them), for a command whose stdout is JSON."""
+    session.run(sys.executable, "-m", "tabship_dev", *args, env=TOOLS_ENV, external=True,
+                stderr=stderr)  # fmt: skip
 
 
 def team_env(session: nox.Session) -> dict[str, str]:
@@ -126,8 +129,7 @@ def repeat(session: nox.Session) -> None:
     """One test N times in a row, each in a fresh pytest: `-- [--count N] [--json] TEST [ARGS]`."""
     sync(session, "test", bytecode=True)
     pytest = str(Path(session.bin) / "pytest")
-    session.run(sys.executable, "-m", "tabship_dev", "repeat", "--pytest", pytest,
-                *session.posargs, env=TOOLS_ENV, external=True, stderr=None)  # fmt: skip
+    dev(session, "repeat", "--pytest", pytest, *session.posargs, stderr=None)
 
 
 @nox.session(python=PYTHON)

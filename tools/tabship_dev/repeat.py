@@ -18,12 +18,15 @@ from pathlib import Path
 class Outcome:
     """What N runs gave: the passes, the failed runs' numbers and the output kept of each."""
 
-    runs: int = 0
     passed: int = 0
     failed: list[int] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
     seconds: float = 0.0
     loads: list[float] = field(default_factory=list)  # 1-minute load average after each run
+
+    @property
+    def runs(self) -> int:
+        return self.passed + len(self.failed)
 
     def summary(self) -> str:
         loads = f"load average {min(self.loads):.1f} to {max(self.loads):.1f}" if self.loads else ""
@@ -45,7 +48,6 @@ def repeat(pytest: str, args: Sequence[str], count: int, out: Path) -> Outcome:
     for run in range(1, count + 1):
         began = time.monotonic()
         done = subprocess.run([pytest, *args], capture_output=True, text=True, check=False)
-        outcome.runs += 1
         outcome.loads.append(os.getloadavg()[0])
         if done.returncode == 0:
             outcome.passed += 1
